@@ -1,0 +1,1 @@
+//! Shared domain types of the functions (filled in by the functions work).

@@ -1,0 +1,94 @@
+//! The `data` stack, home region only: the event log and the other global tables, each with a
+//! replica in every configured region. CloudFormation manages a global table from one stack in
+//! one region, so no other stack declares them.
+
+use crate::cfn::{Output, Template};
+use crate::config::{AppConfig, ProjectionKind};
+use crate::constructs::event_log::{
+    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps,
+    event_log,
+};
+use crate::constructs::pascal_case;
+
+/// `<app>-events`.
+pub fn event_log_table_name(app: &str) -> String {
+    format!("{app}-events")
+}
+
+/// `<app>-idempotency`: command IDs and once-per-consumer side-effect guards, with expiry.
+pub fn idempotency_table_name(app: &str) -> String {
+    format!("{app}-idempotency")
+}
+
+/// `<app>-view-<projection>`.
+pub fn read_model_table_name(app: &str, projection: &str) -> String {
+    format!("{app}-view-{projection}")
+}
+
+pub(super) fn template(config: &AppConfig) -> Template {
+    let regions: Vec<String> = config.region_names().map(str::to_owned).collect();
+    let mut template = Template::new(format!(
+        "{} data ({} home): event log, idempotency and read-model global tables with replicas in {}",
+        config.app,
+        config.home,
+        regions.join(", ")
+    ));
+    let log = event_log(
+        &mut template,
+        "EventLog",
+        event_log_table_name(&config.app),
+        &regions,
+    );
+    ReplicatedTable::new(
+        &mut template,
+        "Idempotency",
+        ReplicatedTableProps {
+            table_name: idempotency_table_name(&config.app),
+            regions: &regions,
+            key: (IDEMPOTENCY_KEY, "S"),
+            range_key: None,
+            stream: None,
+            indexes: Vec::new(),
+            time_to_live: Some(IDEMPOTENCY_EXPIRES_AT),
+        },
+    );
+    for projection in config
+        .projections
+        .iter()
+        .filter(|p| p.kind == ProjectionKind::ReadModel)
+    {
+        ReplicatedTable::new(
+            &mut template,
+            &format!("View{}", pascal_case(&projection.name)),
+            ReplicatedTableProps {
+                table_name: read_model_table_name(&config.app, &projection.name),
+                regions: &regions,
+                key: (AGGREGATE_KEY, "S"),
+                range_key: None,
+                stream: None,
+                indexes: Vec::new(),
+                time_to_live: None,
+            },
+        );
+    }
+    template.output(
+        "EventLogTableName",
+        Output {
+            description: "The event log global table".into(),
+            value: log.name(),
+            export: None,
+        },
+    );
+    template.output(
+        "EventLogStreamArn",
+        Output {
+            description: format!(
+                "Stream of the {} replica; other regions resolve theirs with DescribeTable",
+                config.home
+            ),
+            value: log.local_stream_arn(),
+            export: None,
+        },
+    );
+    template
+}

@@ -1,0 +1,533 @@
+//! The `region` stack, one per region: the Kinesis stream, the publisher on this region's
+//! replica stream, the projectors, the HTTP API, Route53 health check and record, and alarms.
+
+use super::bootstrap::assets_bucket_export;
+use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
+use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
+use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
+use crate::constructs::event_log::ORIGIN_REGION;
+use crate::constructs::function::{RustFunction, RustFunctionProps};
+use crate::constructs::http_api::{HttpApi, HttpApiProps};
+use crate::constructs::queue::retained_queue;
+use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
+use crate::constructs::stream::EventStream;
+use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
+use crate::constructs::{alarms, dns, pascal_case, regional_arn};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Parameter carrying this region's replica stream ARN, resolved by the deployer with
+/// DescribeTable: CloudFormation cannot return another region's replica stream.
+pub const EVENT_LOG_STREAM_PARAMETER: &str = "EventLogStreamArn";
+
+/// The routes of the HTTP API.
+pub const ROUTES: &[&str] = &[
+    "POST /tasks",
+    "POST /tasks/{id}/commands",
+    "GET /tasks/{id}",
+    "GET /health",
+];
+
+/// Days an audit object version is kept after being overwritten (audit objects are write-once).
+const AUDIT_NONCURRENT_DAYS: u32 = 365;
+
+/// The function binaries of the kit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FunctionKind {
+    /// HTTP commands, queries and health.
+    Api,
+    /// DynamoDB stream → Kinesis.
+    Publisher,
+    /// Kinesis → S3 audit objects.
+    ProjectorAudit,
+    /// Kinesis → read-model table.
+    ProjectorView,
+}
+
+impl FunctionKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [FunctionKind; 4] = [
+        FunctionKind::Api,
+        FunctionKind::Publisher,
+        FunctionKind::ProjectorAudit,
+        FunctionKind::ProjectorView,
+    ];
+
+    /// The binary crate name under `functions/`.
+    pub const fn crate_name(self) -> &'static str {
+        match self {
+            FunctionKind::Api => "api",
+            FunctionKind::Publisher => "publisher",
+            FunctionKind::ProjectorAudit => "projector-audit",
+            FunctionKind::ProjectorView => "projector-view",
+        }
+    }
+}
+
+/// The template parameter holding the S3 key of a function kind's zip.
+pub fn code_key_parameter(kind: FunctionKind) -> String {
+    format!("{}CodeKey", pascal_case(kind.crate_name()))
+}
+
+/// The publisher's filter patterns for `region`: this region's new events, and this region's
+/// events overwritten by another region's concurrent write (reported as conflicts).
+pub fn publisher_filters(region: &str) -> Vec<String> {
+    vec![
+        json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {ORIGIN_REGION: {"S": [region]}}}}).to_string(),
+        json!({"eventName": ["MODIFY"], "dynamodb": {"OldImage": {ORIGIN_REGION: {"S": [region]}}}}).to_string(),
+    ]
+}
+
+/// Everything the parts of the region stack share.
+struct RegionStack<'a> {
+    config: &'a AppConfig,
+    region: &'a RegionConfig,
+    template: Template,
+    code_keys: BTreeMap<FunctionKind, ParameterRef>,
+    functions: Vec<(String, RustFunction)>,
+    dead_letter_queues: Vec<(String, Expr)>,
+}
+
+pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
+    let mut template = Template::new(format!(
+        "{} region {}: events stream, publisher, projectors, HTTP API, health check and alarms",
+        config.app, region.name
+    ));
+    let code_keys = code_key_parameters(&mut template, config);
+    let mut stack = RegionStack {
+        config,
+        region,
+        template,
+        code_keys,
+        functions: Vec::new(),
+        dead_letter_queues: Vec::new(),
+    };
+    let stream = EventStream::new(
+        &mut stack.template,
+        "EventStream",
+        format!("{}-events", config.app),
+        config.stream.retention_hours,
+    );
+    stack.publisher(&stream);
+    for projection in &config.projections {
+        stack.projector(projection, &stream);
+    }
+    let api = stack.api();
+    stack.dns(&api);
+    stack.alarms();
+    stack.template.output(
+        "EventStreamName",
+        Output {
+            description: "Kinesis stream of domain events".into(),
+            value: stream.name(),
+            export: None,
+        },
+    );
+    stack.template
+}
+
+fn code_key_parameters(
+    template: &mut Template,
+    config: &AppConfig,
+) -> BTreeMap<FunctionKind, ParameterRef> {
+    let used = |kind: ProjectionKind| config.projections.iter().any(|p| p.kind == kind);
+    let mut kinds = vec![FunctionKind::Api, FunctionKind::Publisher];
+    kinds.extend(used(ProjectionKind::S3Audit).then_some(FunctionKind::ProjectorAudit));
+    kinds.extend(used(ProjectionKind::ReadModel).then_some(FunctionKind::ProjectorView));
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let parameter = Parameter {
+                kind: "String".into(),
+                description: format!(
+                    "S3 key of the {} function zip in the assets bucket",
+                    kind.crate_name()
+                ),
+                allowed_pattern: Some(r"^[A-Za-z0-9/._-]+\.zip$".into()),
+                constraint_description: Some(
+                    "an S3 key ending in .zip, as written by cargo xtask package".into(),
+                ),
+                min_length: Some(5),
+            };
+            (
+                kind,
+                template.parameter(code_key_parameter(kind), parameter),
+            )
+        })
+        .collect()
+}
+
+impl RegionStack<'_> {
+    fn function(
+        &mut self,
+        id: &str,
+        kind: FunctionKind,
+        name: String,
+        description: String,
+        environment: BTreeMap<String, Expr>,
+    ) -> RustFunction {
+        let mut variables =
+            BTreeMap::from([("APP_NAME".to_owned(), Expr::Str(self.config.app.clone()))]);
+        variables.extend(environment);
+        let code_key = self
+            .code_keys
+            .get(&kind)
+            .map_or(Expr::NoValue, ParameterRef::reference);
+        let function = RustFunction::new(
+            &mut self.template,
+            id,
+            RustFunctionProps {
+                function_name: name,
+                description,
+                code_bucket: Expr::ImportValue(Box::new(Expr::Str(assets_bucket_export(
+                    &self.config.app,
+                )))),
+                code_key,
+                environment: variables,
+                settings: &self.config.functions,
+            },
+        );
+        self.functions.push((id.to_owned(), function.clone()));
+        function
+    }
+
+    fn subscribe(
+        &mut self,
+        id: &str,
+        function: &RustFunction,
+        source: Source,
+        filters: Vec<String>,
+    ) -> Subscription {
+        let subscription = Subscription::new(
+            &mut self.template,
+            id,
+            function,
+            SubscriptionProps {
+                source,
+                filters,
+                settings: &self.config.stream,
+            },
+        );
+        self.dead_letter_queues
+            .push((id.to_owned(), subscription.dead_letters().queue_name()));
+        subscription
+    }
+
+    fn publisher(&mut self, stream: &EventStream) {
+        let app = &self.config.app;
+        let stream_arn = self.template.parameter(
+            EVENT_LOG_STREAM_PARAMETER,
+            Parameter {
+                kind: "String".into(),
+                description: format!(
+                    "Stream ARN of the {} replica of {}-events (DescribeTable LatestStreamArn)",
+                    self.region.name, app
+                ),
+                allowed_pattern: Some(format!(
+                    r"^arn:aws[a-z-]*:dynamodb:{}:[0-9]{{12}}:table/{app}-events/stream/.+$",
+                    self.region.name
+                )),
+                constraint_description: Some(format!(
+                    "the stream ARN of the event log replica in {}",
+                    self.region.name
+                )),
+                min_length: None,
+            },
+        );
+        let conflicts = retained_queue(&mut self.template, "PublisherConflicts");
+        let environment = BTreeMap::from([
+            ("EVENT_STREAM_NAME".to_owned(), stream.name()),
+            ("CONFLICTS_QUEUE_URL".to_owned(), conflicts.reference()),
+        ]);
+        let description = format!(
+            "Publishes events that originated in {} from the event log stream to Kinesis, in order",
+            self.region.name
+        );
+        let publisher = self.function(
+            "Publisher",
+            FunctionKind::Publisher,
+            format!("{app}-publisher"),
+            description,
+            environment,
+        );
+        publisher.grant(
+            &mut self.template,
+            "PublishEvents",
+            &["kinesis:PutRecord", "kinesis:PutRecords"],
+            vec![stream.arn()],
+        );
+        publisher.grant(
+            &mut self.template,
+            "ReportConflicts",
+            &["sqs:SendMessage"],
+            vec![conflicts.arn()],
+        );
+        let source = Source::DynamoDb {
+            stream_arn: stream_arn.reference(),
+            read_resource: regional_arn(
+                "dynamodb",
+                &format!("table/{}/stream/*", event_log_table_name(app)),
+            ),
+        };
+        self.subscribe(
+            "PublisherSubscription",
+            &publisher,
+            source,
+            publisher_filters(&self.region.name),
+        );
+        self.dead_letter_queues
+            .push(("PublisherConflicts".into(), conflicts.queue_name()));
+        alarms::iterator_age(
+            &mut self.template,
+            "PublisherIteratorAgeAlarm",
+            format!("{app}-publisher-iterator-age"),
+            publisher.name(),
+        );
+    }
+
+    fn projector(&mut self, projection: &ProjectionConfig, stream: &EventStream) {
+        let app = self.config.app.clone();
+        let id = format!("Projector{}", pascal_case(&projection.name));
+        let name = format!("{app}-projector-{}", projection.name);
+        let function = match projection.kind {
+            ProjectionKind::S3Audit => {
+                let bucket = SecureBucket::new(
+                    &mut self.template,
+                    &format!("{id}Bucket"),
+                    SecureBucketProps {
+                        bucket_name: None,
+                        lifecycle_rules: Vec::new(),
+                        noncurrent_version_days: AUDIT_NONCURRENT_DAYS,
+                    },
+                );
+                let environment = BTreeMap::from([("AUDIT_BUCKET".to_owned(), bucket.name())]);
+                let description =
+                    format!("Writes one audit object per event ({})", projection.name);
+                let function = self.function(
+                    &id,
+                    FunctionKind::ProjectorAudit,
+                    name,
+                    description,
+                    environment,
+                );
+                function.grant(
+                    &mut self.template,
+                    "WriteAuditObjects",
+                    &["s3:PutObject"],
+                    vec![bucket.objects_arn("events/")],
+                );
+                self.template.output(
+                    format!("{id}BucketName"),
+                    Output {
+                        description: format!("Audit bucket of {}", projection.name),
+                        value: bucket.name(),
+                        export: None,
+                    },
+                );
+                function
+            }
+            ProjectionKind::ReadModel => {
+                let table = read_model_table_name(&app, &projection.name);
+                let environment =
+                    BTreeMap::from([("VIEW_TABLE".to_owned(), Expr::Str(table.clone()))]);
+                let description = format!(
+                    "Applies events in order to the {} read model",
+                    projection.name
+                );
+                let function = self.function(
+                    &id,
+                    FunctionKind::ProjectorView,
+                    name,
+                    description,
+                    environment,
+                );
+                let actions = [
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ];
+                function.grant(
+                    &mut self.template,
+                    "UpdateView",
+                    &actions,
+                    vec![regional_arn("dynamodb", &format!("table/{table}"))],
+                );
+                function
+            }
+        };
+        self.subscribe(
+            &format!("{id}Subscription"),
+            &function,
+            Source::Kinesis {
+                stream_arn: stream.arn(),
+            },
+            Vec::new(),
+        );
+    }
+
+    fn api(&mut self) -> HttpApi {
+        let app = self.config.app.clone();
+        let log = event_log_table_name(&app);
+        let idempotency = idempotency_table_name(&app);
+        let drill_parameter = format!("/{app}/drill/{}", self.region.name);
+        let view = self
+            .config
+            .projections
+            .iter()
+            .find(|p| p.kind == ProjectionKind::ReadModel)
+            .map(|p| read_model_table_name(&app, &p.name));
+        let mut environment = BTreeMap::from([
+            ("EVENT_LOG_TABLE".to_owned(), Expr::Str(log.clone())),
+            (
+                "EVENT_LOG_STREAM_ARN".to_owned(),
+                Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into()),
+            ),
+            (
+                "IDEMPOTENCY_TABLE".to_owned(),
+                Expr::Str(idempotency.clone()),
+            ),
+            (
+                "DRILL_PARAMETER".to_owned(),
+                Expr::Str(drill_parameter.clone()),
+            ),
+        ]);
+        environment.extend(
+            view.clone()
+                .map(|table| ("READ_MODEL_TABLE".to_owned(), Expr::Str(table))),
+        );
+        let handler = self.function(
+            "ApiHandler",
+            FunctionKind::Api,
+            format!("{app}-api"),
+            "Validates commands, appends events, serves reads and /health".into(),
+            environment,
+        );
+        let table_arn = |name: &str| regional_arn("dynamodb", &format!("table/{name}"));
+        let t = &mut self.template;
+        let log_resources = vec![
+            table_arn(&log),
+            regional_arn("dynamodb", &format!("table/{log}/index/*")),
+        ];
+        handler.grant(
+            t,
+            "AppendAndReadEvents",
+            &[
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+            ],
+            log_resources,
+        );
+        handler.grant(
+            t,
+            "DescribeEventLogStream",
+            &["dynamodb:DescribeStream"],
+            vec![Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into())],
+        );
+        handler.grant(
+            t,
+            "RecordCommands",
+            &[
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+            ],
+            vec![table_arn(&idempotency)],
+        );
+        if let Some(view) = &view {
+            handler.grant(t, "ReadModel", &["dynamodb:GetItem"], vec![table_arn(view)]);
+        }
+        handler.grant(
+            t,
+            "ReadDrillFlag",
+            &["ssm:GetParameter"],
+            vec![regional_arn("ssm", &format!("parameter{drill_parameter}"))],
+        );
+        let custom_domain = self
+            .config
+            .dns
+            .as_ref()
+            .zip(self.region.certificate_arn.as_ref())
+            .map(|(dns, cert)| (dns.domain.clone(), cert.clone()));
+        let api = HttpApi::new(
+            t,
+            "HttpApi",
+            HttpApiProps {
+                name: format!("{app}-api"),
+                routes: ROUTES,
+                handler: &handler,
+                custom_domain,
+                log_retention_days: self.config.functions.log_retention_days,
+            },
+        );
+        t.output(
+            "ApiEndpoint",
+            Output {
+                description: "The API's own endpoint in this region".into(),
+                value: api.endpoint(),
+                export: None,
+            },
+        );
+        t.output(
+            "RegionalHostname",
+            Output {
+                description: "Region-specific hostname probed by the health check".into(),
+                value: api.regional_hostname(),
+                export: None,
+            },
+        );
+        api
+    }
+
+    fn dns(&mut self, api: &HttpApi) {
+        let (Some(dns), Some(target)) = (&self.config.dns, api.domain_target()) else {
+            return;
+        };
+        let name = format!("{}-{}", self.config.app, self.region.name);
+        let health = dns::health_check(
+            &mut self.template,
+            "HealthCheck",
+            name,
+            api.regional_hostname(),
+            dns,
+        );
+        dns::routing_record(
+            &mut self.template,
+            "ApiRecord",
+            dns,
+            self.region,
+            target,
+            &health,
+        );
+        self.template.output(
+            "HealthCheckId",
+            Output {
+                description: "Route53 health check of this region (drills invert it)".into(),
+                value: health.reference(),
+                export: None,
+            },
+        );
+    }
+
+    fn alarms(&mut self) {
+        let app = &self.config.app;
+        for (id, function) in &self.functions {
+            alarms::function_errors(
+                &mut self.template,
+                &format!("{id}ErrorsAlarm"),
+                format!("{app}-{id}-errors"),
+                function.name(),
+            );
+        }
+        for (id, queue_name) in &self.dead_letter_queues {
+            alarms::queue_depth(
+                &mut self.template,
+                &format!("{id}DepthAlarm"),
+                format!("{app}-{id}-depth"),
+                queue_name.clone(),
+            );
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! CloudWatch alarms on the signals that mean events are late or lost: publisher iterator age,
+//! dead-letter queue depth and function errors.
+
+use crate::cfn::cloudwatch::{Alarm, Dimension};
+use crate::cfn::{Expr, Template};
+
+/// Alarm when the publisher is this far behind its stream (milliseconds).
+pub const ITERATOR_AGE_THRESHOLD_MS: f64 = 60_000.0;
+
+fn alarm(
+    name: String,
+    description: &str,
+    namespace: &str,
+    metric: &str,
+    dimension: (&str, Expr),
+    statistic: &str,
+) -> Alarm {
+    Alarm {
+        AlarmName: Some(Expr::Str(name)),
+        AlarmDescription: Some(description.into()),
+        Namespace: namespace.into(),
+        MetricName: metric.into(),
+        Dimensions: vec![Dimension {
+            Name: dimension.0.into(),
+            Value: dimension.1,
+        }],
+        Statistic: statistic.into(),
+        Period: 60,
+        EvaluationPeriods: 5,
+        Threshold: 1.0,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold".into(),
+        TreatMissingData: Some("notBreaching".into()),
+    }
+}
+
+/// The stream consumer `function` is more than a minute behind for five minutes.
+pub fn iterator_age(template: &mut Template, id: &str, name: String, function: Expr) {
+    let mut alarm = alarm(
+        name,
+        "Stream records wait over a minute for this function: events are published or projected late.",
+        "AWS/Lambda",
+        "IteratorAge",
+        ("FunctionName", function),
+        "Maximum",
+    );
+    alarm.Threshold = ITERATOR_AGE_THRESHOLD_MS;
+    template.add(id, alarm);
+}
+
+/// A dead-letter queue holds at least one failure record.
+pub fn queue_depth(template: &mut Template, id: &str, name: String, queue_name: Expr) {
+    let mut alarm = alarm(
+        name,
+        "Failed stream batches are waiting here; inspect them and run `cargo xtask redrive`.",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        ("QueueName", queue_name),
+        "Maximum",
+    );
+    alarm.EvaluationPeriods = 1;
+    template.add(id, alarm);
+}
+
+/// `function` reported errors in five consecutive minutes.
+pub fn function_errors(template: &mut Template, id: &str, name: String, function: Expr) {
+    template.add(
+        id,
+        alarm(
+            name,
+            "The function failed in each of the last five minutes.",
+            "AWS/Lambda",
+            "Errors",
+            ("FunctionName", function),
+            "Sum",
+        ),
+    );
+}

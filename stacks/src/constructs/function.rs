@@ -1,0 +1,149 @@
+//! A Rust Lambda function (custom runtime) with its own log group and least-privilege role.
+
+use crate::cfn::iam::{Policy, PolicyDocument, Role, Statement};
+use crate::cfn::lambda::{Code, Environment, Function, LoggingConfig};
+use crate::cfn::logs::LogGroup;
+use crate::cfn::{Expr, Handle, Template};
+use crate::config::{Architecture, FunctionsConfig};
+use std::collections::BTreeMap;
+
+/// Name of the inline policy holding every grant of a function's role.
+const ACCESS_POLICY: &str = "access";
+
+/// Options of a [`RustFunction`].
+#[derive(Debug, Clone)]
+pub struct RustFunctionProps<'a> {
+    /// Physical function name (unique per region).
+    pub function_name: String,
+    /// What it does.
+    pub description: String,
+    /// Bucket holding the zip.
+    pub code_bucket: Expr,
+    /// Key of the zip in that bucket.
+    pub code_key: Expr,
+    /// Environment variables.
+    pub environment: BTreeMap<String, Expr>,
+    /// Memory, timeout, architecture, log retention.
+    pub settings: &'a FunctionsConfig,
+}
+
+/// The function, its role and its log group.
+#[derive(Debug, Clone)]
+pub struct RustFunction {
+    function: Handle<Function>,
+    role: Handle<Role>,
+    log_group: Handle<LogGroup>,
+}
+
+impl RustFunction {
+    /// Adds `<id>LogGroup`, `<id>Role` (may write only to that log group) and `<id>`.
+    pub fn new(template: &mut Template, id: &str, props: RustFunctionProps<'_>) -> Self {
+        let log_group = template.add(
+            format!("{id}LogGroup"),
+            LogGroup {
+                LogGroupName: Some(Expr::Str(format!("/aws/lambda/{}", props.function_name))),
+                RetentionInDays: Some(props.settings.log_retention_days),
+            },
+        );
+        let write_logs = Statement::allow(
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![log_group.arn()],
+        );
+        let role = template.add(
+            format!("{id}Role"),
+            Role {
+                AssumeRolePolicyDocument: PolicyDocument::service_trust("lambda.amazonaws.com"),
+                Description: Some(format!("Execution role of {}", props.function_name)),
+                Policies: Some(vec![Policy {
+                    PolicyName: ACCESS_POLICY.into(),
+                    PolicyDocument: PolicyDocument::new(vec![write_logs]),
+                }]),
+                Tags: None,
+            },
+        );
+        let architecture = match props.settings.architecture {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        };
+        let function = template.add(
+            id,
+            Function {
+                FunctionName: Some(Expr::Str(props.function_name)),
+                Description: Some(props.description),
+                Runtime: Some("provided.al2023".into()),
+                Handler: Some("bootstrap".into()),
+                Architectures: Some(vec![architecture.into()]),
+                MemorySize: Some(props.settings.memory_mb),
+                Timeout: Some(props.settings.timeout_seconds),
+                Role: role.arn(),
+                Code: Code {
+                    S3Bucket: Some(props.code_bucket),
+                    S3Key: Some(props.code_key),
+                },
+                Environment: Some(Environment {
+                    Variables: props.environment,
+                }),
+                LoggingConfig: Some(LoggingConfig {
+                    LogFormat: Some("JSON".into()),
+                    LogGroup: Some(log_group.reference()),
+                }),
+                Tags: None,
+            },
+        );
+        RustFunction {
+            function,
+            role,
+            log_group,
+        }
+    }
+
+    /// Allows the function's role the named actions on the named resources.
+    pub fn grant(
+        &self,
+        template: &mut Template,
+        sid: &str,
+        actions: &[&str],
+        resources: Vec<Expr>,
+    ) {
+        let statement = Statement {
+            Sid: Some(sid.to_owned()),
+            ..Statement::allow(actions, resources)
+        };
+        let Some(role) = template.get_mut(&self.role) else {
+            return;
+        };
+        let policies = role.Policies.get_or_insert_with(Vec::new);
+        match policies.iter_mut().find(|p| p.PolicyName == ACCESS_POLICY) {
+            Some(policy) => policy.PolicyDocument.Statement.push(statement),
+            None => policies.push(Policy {
+                PolicyName: ACCESS_POLICY.into(),
+                PolicyDocument: PolicyDocument::new(vec![statement]),
+            }),
+        }
+    }
+
+    /// The function handle.
+    pub fn handle(&self) -> &Handle<Function> {
+        &self.function
+    }
+
+    /// The function name (`Ref`).
+    pub fn name(&self) -> Expr {
+        self.function.reference()
+    }
+
+    /// The function ARN.
+    pub fn arn(&self) -> Expr {
+        self.function.arn()
+    }
+
+    /// The role handle.
+    pub fn role(&self) -> &Handle<Role> {
+        &self.role
+    }
+
+    /// The log group handle.
+    pub fn log_group(&self) -> &Handle<LogGroup> {
+        &self.log_group
+    }
+}
