@@ -21,14 +21,8 @@ impl BenchCommand {
     pub fn run(&self) -> Result<()> {
         let BenchCommand::Synth { iterations } = self;
         let iterations = (*iterations).max(1);
-        let profile = if cfg!(debug_assertions) {
-            "dev profile, stacks optimized"
-        } else {
-            "release"
-        };
-        println!(
-            "synth benchmark ({iterations} runs per size, {profile}; parse, validate, synthesize, render JSON)"
-        );
+        let profile = if cfg!(debug_assertions) { "dev profile, stacks optimized" } else { "release" };
+        println!("synth benchmark ({iterations} runs per size, {profile}; parse, validate, synthesize, render JSON)");
         println!(
             "{:>7}  {:>6}  {:>10}  {:>10}  {:>10}  {:>12}",
             "regions", "stacks", "min ms", "median ms", "max ms", "output bytes"

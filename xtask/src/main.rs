@@ -2,6 +2,7 @@
 //! is a module with a `run` on its parsed flags.
 
 mod bench;
+mod emulator;
 mod synth;
 mod test;
 

@@ -43,8 +43,8 @@ impl SynthArgs {
     pub fn run(&self) -> Result<()> {
         let started = Instant::now();
         let config = load_config(&self.config)?;
-        let assembly = stacks::synthesize(&config)
-            .with_context(|| format!("synthesizing {}", self.config.display()))?;
+        let assembly =
+            stacks::synthesize(&config).with_context(|| format!("synthesizing {}", self.config.display()))?;
         let synthesized = started.elapsed();
         let written = write_assembly(&assembly, &self.out, self.format)?;
         print_summary(&assembly, &written);
@@ -76,10 +76,7 @@ pub fn write_assembly(assembly: &Assembly, out: &Path, format: Format) -> Result
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for entry in fs::read_dir(out).with_context(|| format!("listing {}", out.display()))? {
         let path = entry?.path();
-        let stale = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.contains(".template."));
+        let stale = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".template."));
         if stale {
             fs::remove_file(&path).with_context(|| format!("removing stale {}", path.display()))?;
         }
@@ -102,26 +99,10 @@ pub fn write_assembly(assembly: &Assembly, out: &Path, format: Format) -> Result
 }
 
 fn print_summary(assembly: &Assembly, written: &[usize]) {
-    let width = assembly
-        .stacks
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    println!(
-        "{:<width$}  {:<15}  {:>9}  {:>8}  note",
-        "stack", "region", "resources", "bytes"
-    );
+    let width = assembly.stacks.iter().map(|s| s.name.len()).max().unwrap_or(5).max(5);
+    println!("{:<width$}  {:<15}  {:>9}  {:>8}  note", "stack", "region", "resources", "bytes");
     for (stack, bytes) in assembly.stacks.iter().zip(written) {
-        let note = if stack.stats.needs_template_url {
-            "over 51,200 bytes: deployed via TemplateURL"
-        } else {
-            ""
-        };
-        println!(
-            "{:<width$}  {:<15}  {:>9}  {:>8}  {note}",
-            stack.name, stack.region, stack.stats.resources, bytes
-        );
+        let note = if stack.stats.needs_template_url { "over 51,200 bytes: deployed via TemplateURL" } else { "" };
+        println!("{:<width$}  {:<15}  {:>9}  {:>8}  {note}", stack.name, stack.region, stack.stats.resources, bytes);
     }
 }

@@ -1,8 +1,10 @@
 //! `cargo xtask test`: every check CI runs, in one command. It installs the pinned tools first
 //! (`.ci/setup`, idempotent), then runs format and clippy checks, synthesizes the example and a
 //! 12-region config and lints every template with cfn-lint, checks the directory with the AWS CDK
-//! CLI, and runs the test suite last so its summary closes the output.
+//! CLI, starts the local AWS emulator on loopback, and runs the test suite last so its summary
+//! closes the output.
 
+use crate::emulator::Emulator;
 use crate::synth::{Format, load_config, write_assembly};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -23,61 +25,45 @@ impl TestArgs {
     /// Runs every step, stopping at the first failure.
     pub fn run(&self) -> Result<()> {
         if !self.no_setup {
-            step(
-                "install pinned tools",
-                Command::new("bash").arg(".ci/setup"),
-            )?;
+            step("install pinned tools", Command::new("bash").arg(".ci/setup"))?;
         }
-        step(
-            "cargo fmt --check",
-            Command::new("cargo").args(["fmt", "--all", "--", "--check"]),
-        )?;
+        step("cargo fmt --check", Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
         step(
             "cargo clippy",
-            Command::new("cargo").args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]),
+            Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
         )?;
         for config in LINTED_CONFIGS {
             lint_config(Path::new(config))?;
         }
+        // One emulator for every test that needs AWS; the tests read its address from the
+        // environment and never reach anything but loopback.
+        std::fs::create_dir_all("target").context("creating target/")?;
+        let emulator = Emulator::start(None, Path::new("target/moto-test.log"))?;
+        println!("emulator: moto on {} (log: target/moto-test.log)", emulator.endpoint());
         step(
             "cargo nextest",
-            Command::new("cargo").args(["nextest", "run", "--workspace", "--no-fail-fast"]),
+            Command::new("cargo")
+                .args(["nextest", "run", "--workspace", "--no-fail-fast"])
+                .env("KIT_EMULATOR_ENDPOINT", emulator.endpoint()),
         )?;
-        step(
-            "doc tests",
-            Command::new("cargo").args(["test", "--workspace", "--doc"]),
-        )
+        drop(emulator);
+        step("doc tests", Command::new("cargo").args(["test", "--workspace", "--doc"]))
     }
 }
 
 /// Synthesizes `config` into `target/lint/<name>`, lints each template in its own region with
 /// cfn-lint (errors and warnings both fail), and lists the stacks with the pinned CDK CLI.
 fn lint_config(config: &Path) -> Result<()> {
-    let name = config
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("config");
+    let name = config.file_stem().and_then(|s| s.to_str()).unwrap_or("config");
     let out = PathBuf::from("target/lint").join(name);
     let app = load_config(config)?;
-    let assembly =
-        stacks::synthesize(&app).with_context(|| format!("synthesizing {}", config.display()))?;
+    let assembly = stacks::synthesize(&app).with_context(|| format!("synthesizing {}", config.display()))?;
     write_assembly(&assembly, &out, Format::Json)?;
     for stack in &assembly.stacks {
         let template = out.join(stack.template_file("json"));
         step(
             &format!("cfn-lint {}", template.display()),
-            Command::new(".venv/bin/cfn-lint")
-                .arg("--regions")
-                .arg(&stack.region)
-                .arg("--")
-                .arg(&template),
+            Command::new(".venv/bin/cfn-lint").arg("--regions").arg(&stack.region).arg("--").arg(&template),
         )?;
     }
     let listed = Command::new("npx")
@@ -88,17 +74,9 @@ fn lint_config(config: &Path) -> Result<()> {
         .output()
         .context("running the pinned AWS CDK CLI (tools/cdk); run .ci/setup")?;
     let stdout = String::from_utf8_lossy(&listed.stdout);
-    let listed_names: Vec<&str> = stdout
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let missing: Vec<&str> = assembly
-        .stacks
-        .iter()
-        .map(|s| s.name.as_str())
-        .filter(|n| !listed_names.contains(n))
-        .collect();
+    let listed_names: Vec<&str> = stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let missing: Vec<&str> =
+        assembly.stacks.iter().map(|s| s.name.as_str()).filter(|n| !listed_names.contains(n)).collect();
     if !listed.status.success() || !missing.is_empty() {
         bail!(
             "cdk ls --app {} did not list {:?}:\n{}{}",
@@ -108,19 +86,13 @@ fn lint_config(config: &Path) -> Result<()> {
             String::from_utf8_lossy(&listed.stderr)
         );
     }
-    println!(
-        "ok: cdk ls lists all {} stacks of {}",
-        assembly.stacks.len(),
-        config.display()
-    );
+    println!("ok: cdk ls lists all {} stacks of {}", assembly.stacks.len(), config.display());
     Ok(())
 }
 
 fn step(what: &str, command: &mut Command) -> Result<()> {
     println!("== {what}");
-    let status = command
-        .status()
-        .with_context(|| format!("starting {what}"))?;
+    let status = command.status().with_context(|| format!("starting {what}"))?;
     if !status.success() {
         bail!("{what} failed ({status})");
     }

@@ -37,9 +37,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
         Output {
             description: "Bucket for function zips and large templates".into(),
             value: bucket.name(),
-            export: Some(Export {
-                name: Expr::Str(assets_bucket_export(&config.app)),
-            }),
+            export: Some(Export { name: Expr::Str(assets_bucket_export(&config.app)) }),
         },
     );
     template

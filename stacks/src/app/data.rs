@@ -5,8 +5,7 @@
 use crate::cfn::{Output, Template};
 use crate::config::{AppConfig, ProjectionKind};
 use crate::constructs::event_log::{
-    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps,
-    event_log,
+    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps, event_log,
 };
 use crate::constructs::pascal_case;
 
@@ -33,12 +32,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
         config.home,
         regions.join(", ")
     ));
-    let log = event_log(
-        &mut template,
-        "EventLog",
-        event_log_table_name(&config.app),
-        &regions,
-    );
+    let log = event_log(&mut template, "EventLog", event_log_table_name(&config.app), &regions);
     ReplicatedTable::new(
         &mut template,
         "Idempotency",
@@ -52,11 +46,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
             time_to_live: Some(IDEMPOTENCY_EXPIRES_AT),
         },
     );
-    for projection in config
-        .projections
-        .iter()
-        .filter(|p| p.kind == ProjectionKind::ReadModel)
-    {
+    for projection in config.projections.iter().filter(|p| p.kind == ProjectionKind::ReadModel) {
         ReplicatedTable::new(
             &mut template,
             &format!("View{}", pascal_case(&projection.name)),
@@ -73,11 +63,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
     }
     template.output(
         "EventLogTableName",
-        Output {
-            description: "The event log global table".into(),
-            value: log.name(),
-            export: None,
-        },
+        Output { description: "The event log global table".into(), value: log.name(), export: None },
     );
     template.output(
         "EventLogStreamArn",

@@ -45,39 +45,15 @@ pub fn synthesize(config: &AppConfig) -> Result<Assembly, SynthError> {
     let data = stack_name(config, StackPart::Data, &config.home);
     let mut stacks = Vec::with_capacity(config.regions.len() * 2 + 1);
     for region in config.region_names() {
-        stacks.push(finish(
-            config,
-            StackPart::Bootstrap,
-            region,
-            bootstrap::template(config),
-            Vec::new(),
-        )?);
+        stacks.push(finish(config, StackPart::Bootstrap, region, bootstrap::template(config), Vec::new())?);
     }
-    stacks.push(finish(
-        config,
-        StackPart::Data,
-        &config.home,
-        data::template(config),
-        vec![home_bootstrap],
-    )?);
+    stacks.push(finish(config, StackPart::Data, &config.home, data::template(config), vec![home_bootstrap])?);
     for region in &config.regions {
-        let dependencies = vec![
-            stack_name(config, StackPart::Bootstrap, &region.name),
-            data.clone(),
-        ];
+        let dependencies = vec![stack_name(config, StackPart::Bootstrap, &region.name), data.clone()];
         let template = region::template(config, region);
-        stacks.push(finish(
-            config,
-            StackPart::Region,
-            &region.name,
-            template,
-            dependencies,
-        )?);
+        stacks.push(finish(config, StackPart::Region, &region.name, template, dependencies)?);
     }
-    Ok(Assembly {
-        account: config.account.clone(),
-        stacks,
-    })
+    Ok(Assembly { account: config.account.clone(), stacks })
 }
 
 fn finish(
@@ -90,18 +66,7 @@ fn finish(
     let name = stack_name(config, part, region);
     let body = template.to_json();
     match validate(&template, &body) {
-        Ok(stats) => Ok(Stack {
-            name,
-            region: region.to_owned(),
-            part,
-            template,
-            body,
-            stats,
-            dependencies,
-        }),
-        Err(errors) => Err(SynthError {
-            stack: name,
-            errors,
-        }),
+        Ok(stats) => Ok(Stack { name, region: region.to_owned(), part, template, body, stats, dependencies }),
+        Err(errors) => Err(SynthError { stack: name, errors }),
     }
 }

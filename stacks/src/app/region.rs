@@ -21,12 +21,7 @@ use std::collections::BTreeMap;
 pub const EVENT_LOG_STREAM_PARAMETER: &str = "EventLogStreamArn";
 
 /// The routes of the HTTP API.
-pub const ROUTES: &[&str] = &[
-    "POST /tasks",
-    "POST /tasks/{id}/commands",
-    "GET /tasks/{id}",
-    "GET /health",
-];
+pub const ROUTES: &[&str] = &["POST /tasks", "POST /tasks/{id}/commands", "GET /tasks/{id}", "GET /health"];
 
 /// Days an audit object version is kept after being overwritten (audit objects are write-once).
 const AUDIT_NONCURRENT_DAYS: u32 = 365;
@@ -46,12 +41,8 @@ pub enum FunctionKind {
 
 impl FunctionKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FunctionKind; 4] = [
-        FunctionKind::Api,
-        FunctionKind::Publisher,
-        FunctionKind::ProjectorAudit,
-        FunctionKind::ProjectorView,
-    ];
+    pub const ALL: [FunctionKind; 4] =
+        [FunctionKind::Api, FunctionKind::Publisher, FunctionKind::ProjectorAudit, FunctionKind::ProjectorView];
 
     /// The binary crate name under `functions/`.
     pub const fn crate_name(self) -> &'static str {
@@ -94,14 +85,8 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
         config.app, region.name
     ));
     let code_keys = code_key_parameters(&mut template, config);
-    let mut stack = RegionStack {
-        config,
-        region,
-        template,
-        code_keys,
-        functions: Vec::new(),
-        dead_letter_queues: Vec::new(),
-    };
+    let mut stack =
+        RegionStack { config, region, template, code_keys, functions: Vec::new(), dead_letter_queues: Vec::new() };
     let stream = EventStream::new(
         &mut stack.template,
         "EventStream",
@@ -117,19 +102,12 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     stack.alarms();
     stack.template.output(
         "EventStreamName",
-        Output {
-            description: "Kinesis stream of domain events".into(),
-            value: stream.name(),
-            export: None,
-        },
+        Output { description: "Kinesis stream of domain events".into(), value: stream.name(), export: None },
     );
     stack.template
 }
 
-fn code_key_parameters(
-    template: &mut Template,
-    config: &AppConfig,
-) -> BTreeMap<FunctionKind, ParameterRef> {
+fn code_key_parameters(template: &mut Template, config: &AppConfig) -> BTreeMap<FunctionKind, ParameterRef> {
     let used = |kind: ProjectionKind| config.projections.iter().any(|p| p.kind == kind);
     let mut kinds = vec![FunctionKind::Api, FunctionKind::Publisher];
     kinds.extend(used(ProjectionKind::S3Audit).then_some(FunctionKind::ProjectorAudit));
@@ -139,20 +117,12 @@ fn code_key_parameters(
         .map(|kind| {
             let parameter = Parameter {
                 kind: "String".into(),
-                description: format!(
-                    "S3 key of the {} function zip in the assets bucket",
-                    kind.crate_name()
-                ),
+                description: format!("S3 key of the {} function zip in the assets bucket", kind.crate_name()),
                 allowed_pattern: Some(r"^[A-Za-z0-9/._-]+\.zip$".into()),
-                constraint_description: Some(
-                    "an S3 key ending in .zip, as written by cargo xtask package".into(),
-                ),
+                constraint_description: Some("an S3 key ending in .zip, as written by cargo xtask package".into()),
                 min_length: Some(5),
             };
-            (
-                kind,
-                template.parameter(code_key_parameter(kind), parameter),
-            )
+            (kind, template.parameter(code_key_parameter(kind), parameter))
         })
         .collect()
 }
@@ -166,22 +136,16 @@ impl RegionStack<'_> {
         description: String,
         environment: BTreeMap<String, Expr>,
     ) -> RustFunction {
-        let mut variables =
-            BTreeMap::from([("APP_NAME".to_owned(), Expr::Str(self.config.app.clone()))]);
+        let mut variables = BTreeMap::from([("APP_NAME".to_owned(), Expr::Str(self.config.app.clone()))]);
         variables.extend(environment);
-        let code_key = self
-            .code_keys
-            .get(&kind)
-            .map_or(Expr::NoValue, ParameterRef::reference);
+        let code_key = self.code_keys.get(&kind).map_or(Expr::NoValue, ParameterRef::reference);
         let function = RustFunction::new(
             &mut self.template,
             id,
             RustFunctionProps {
                 function_name: name,
                 description,
-                code_bucket: Expr::ImportValue(Box::new(Expr::Str(assets_bucket_export(
-                    &self.config.app,
-                )))),
+                code_bucket: Expr::ImportValue(Box::new(Expr::Str(assets_bucket_export(&self.config.app)))),
                 code_key,
                 environment: variables,
                 settings: &self.config.functions,
@@ -191,25 +155,14 @@ impl RegionStack<'_> {
         function
     }
 
-    fn subscribe(
-        &mut self,
-        id: &str,
-        function: &RustFunction,
-        source: Source,
-        filters: Vec<String>,
-    ) -> Subscription {
+    fn subscribe(&mut self, id: &str, function: &RustFunction, source: Source, filters: Vec<String>) -> Subscription {
         let subscription = Subscription::new(
             &mut self.template,
             id,
             function,
-            SubscriptionProps {
-                source,
-                filters,
-                settings: &self.config.stream,
-            },
+            SubscriptionProps { source, filters, settings: &self.config.stream },
         );
-        self.dead_letter_queues
-            .push((id.to_owned(), subscription.dead_letters().queue_name()));
+        self.dead_letter_queues.push((id.to_owned(), subscription.dead_letters().queue_name()));
         subscription
     }
 
@@ -243,40 +196,21 @@ impl RegionStack<'_> {
             "Publishes events that originated in {} from the event log stream to Kinesis, in order",
             self.region.name
         );
-        let publisher = self.function(
-            "Publisher",
-            FunctionKind::Publisher,
-            format!("{app}-publisher"),
-            description,
-            environment,
-        );
+        let publisher =
+            self.function("Publisher", FunctionKind::Publisher, format!("{app}-publisher"), description, environment);
         publisher.grant(
             &mut self.template,
             "PublishEvents",
             &["kinesis:PutRecord", "kinesis:PutRecords"],
             vec![stream.arn()],
         );
-        publisher.grant(
-            &mut self.template,
-            "ReportConflicts",
-            &["sqs:SendMessage"],
-            vec![conflicts.arn()],
-        );
+        publisher.grant(&mut self.template, "ReportConflicts", &["sqs:SendMessage"], vec![conflicts.arn()]);
         let source = Source::DynamoDb {
             stream_arn: stream_arn.reference(),
-            read_resource: regional_arn(
-                "dynamodb",
-                &format!("table/{}/stream/*", event_log_table_name(app)),
-            ),
+            read_resource: regional_arn("dynamodb", &format!("table/{}/stream/*", event_log_table_name(app))),
         };
-        self.subscribe(
-            "PublisherSubscription",
-            &publisher,
-            source,
-            publisher_filters(&self.region.name),
-        );
-        self.dead_letter_queues
-            .push(("PublisherConflicts".into(), conflicts.queue_name()));
+        self.subscribe("PublisherSubscription", &publisher, source, publisher_filters(&self.region.name));
+        self.dead_letter_queues.push(("PublisherConflicts".into(), conflicts.queue_name()));
         alarms::iterator_age(
             &mut self.template,
             "PublisherIteratorAgeAlarm",
@@ -301,15 +235,8 @@ impl RegionStack<'_> {
                     },
                 );
                 let environment = BTreeMap::from([("AUDIT_BUCKET".to_owned(), bucket.name())]);
-                let description =
-                    format!("Writes one audit object per event ({})", projection.name);
-                let function = self.function(
-                    &id,
-                    FunctionKind::ProjectorAudit,
-                    name,
-                    description,
-                    environment,
-                );
+                let description = format!("Writes one audit object per event ({})", projection.name);
+                let function = self.function(&id, FunctionKind::ProjectorAudit, name, description, environment);
                 function.grant(
                     &mut self.template,
                     "WriteAuditObjects",
@@ -328,24 +255,10 @@ impl RegionStack<'_> {
             }
             ProjectionKind::ReadModel => {
                 let table = read_model_table_name(&app, &projection.name);
-                let environment =
-                    BTreeMap::from([("VIEW_TABLE".to_owned(), Expr::Str(table.clone()))]);
-                let description = format!(
-                    "Applies events in order to the {} read model",
-                    projection.name
-                );
-                let function = self.function(
-                    &id,
-                    FunctionKind::ProjectorView,
-                    name,
-                    description,
-                    environment,
-                );
-                let actions = [
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ];
+                let environment = BTreeMap::from([("VIEW_TABLE".to_owned(), Expr::Str(table.clone()))]);
+                let description = format!("Applies events in order to the {} read model", projection.name);
+                let function = self.function(&id, FunctionKind::ProjectorView, name, description, environment);
+                let actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
                 function.grant(
                     &mut self.template,
                     "UpdateView",
@@ -358,9 +271,7 @@ impl RegionStack<'_> {
         self.subscribe(
             &format!("{id}Subscription"),
             &function,
-            Source::Kinesis {
-                stream_arn: stream.arn(),
-            },
+            Source::Kinesis { stream_arn: stream.arn() },
             Vec::new(),
         );
     }
@@ -378,23 +289,11 @@ impl RegionStack<'_> {
             .map(|p| read_model_table_name(&app, &p.name));
         let mut environment = BTreeMap::from([
             ("EVENT_LOG_TABLE".to_owned(), Expr::Str(log.clone())),
-            (
-                "EVENT_LOG_STREAM_ARN".to_owned(),
-                Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into()),
-            ),
-            (
-                "IDEMPOTENCY_TABLE".to_owned(),
-                Expr::Str(idempotency.clone()),
-            ),
-            (
-                "DRILL_PARAMETER".to_owned(),
-                Expr::Str(drill_parameter.clone()),
-            ),
+            ("EVENT_LOG_STREAM_ARN".to_owned(), Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into())),
+            ("IDEMPOTENCY_TABLE".to_owned(), Expr::Str(idempotency.clone())),
+            ("DRILL_PARAMETER".to_owned(), Expr::Str(drill_parameter.clone())),
         ]);
-        environment.extend(
-            view.clone()
-                .map(|table| ("READ_MODEL_TABLE".to_owned(), Expr::Str(table))),
-        );
+        environment.extend(view.clone().map(|table| ("READ_MODEL_TABLE".to_owned(), Expr::Str(table))));
         let handler = self.function(
             "ApiHandler",
             FunctionKind::Api,
@@ -404,10 +303,7 @@ impl RegionStack<'_> {
         );
         let table_arn = |name: &str| regional_arn("dynamodb", &format!("table/{name}"));
         let t = &mut self.template;
-        let log_resources = vec![
-            table_arn(&log),
-            regional_arn("dynamodb", &format!("table/{log}/index/*")),
-        ];
+        let log_resources = vec![table_arn(&log), regional_arn("dynamodb", &format!("table/{log}/index/*"))];
         handler.grant(
             t,
             "AppendAndReadEvents",
@@ -429,11 +325,7 @@ impl RegionStack<'_> {
         handler.grant(
             t,
             "RecordCommands",
-            &[
-                "dynamodb:ConditionCheckItem",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-            ],
+            &["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem"],
             vec![table_arn(&idempotency)],
         );
         if let Some(view) = &view {
@@ -464,11 +356,7 @@ impl RegionStack<'_> {
         );
         t.output(
             "ApiEndpoint",
-            Output {
-                description: "The API's own endpoint in this region".into(),
-                value: api.endpoint(),
-                export: None,
-            },
+            Output { description: "The API's own endpoint in this region".into(), value: api.endpoint(), export: None },
         );
         t.output(
             "RegionalHostname",
@@ -486,21 +374,8 @@ impl RegionStack<'_> {
             return;
         };
         let name = format!("{}-{}", self.config.app, self.region.name);
-        let health = dns::health_check(
-            &mut self.template,
-            "HealthCheck",
-            name,
-            api.regional_hostname(),
-            dns,
-        );
-        dns::routing_record(
-            &mut self.template,
-            "ApiRecord",
-            dns,
-            self.region,
-            target,
-            &health,
-        );
+        let health = dns::health_check(&mut self.template, "HealthCheck", name, api.regional_hostname(), dns);
+        dns::routing_record(&mut self.template, "ApiRecord", dns, self.region, target, &health);
         self.template.output(
             "HealthCheckId",
             Output {

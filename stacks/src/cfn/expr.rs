@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use std::collections::BTreeMap;
 
-/// A CloudFormation value: a literal or an intrinsic function.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A CloudFormation value: a literal or an intrinsic function. The default is `AWS::NoValue`,
+/// so a forgotten required property fails the lint instead of becoming an empty string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Expr {
     /// A string literal.
     Str(String),
@@ -40,6 +41,7 @@ pub enum Expr {
     Not(Box<Expr>),
     /// `{"Ref": "AWS::NoValue"}` behaves like an absent property; kept as its own variant so
     /// `Fn::If` branches read naturally.
+    #[default]
     NoValue,
 }
 
@@ -154,17 +156,7 @@ impl From<Pseudo> for Expr {
     }
 }
 
-impl Default for Expr {
-    fn default() -> Self {
-        Expr::NoValue
-    }
-}
-
-fn single<S: Serializer, V: Serialize + ?Sized>(
-    s: S,
-    key: &str,
-    value: &V,
-) -> Result<S::Ok, S::Error> {
+fn single<S: Serializer, V: Serialize + ?Sized>(s: S, key: &str, value: &V) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(Some(1))?;
     map.serialize_entry(key, value)?;
     map.end()
@@ -181,15 +173,11 @@ impl Serialize for Expr {
             Expr::Ref(name) => single(s, "Ref", name),
             Expr::NoValue => single(s, "Ref", "AWS::NoValue"),
             Expr::GetAtt(id, attribute) => single(s, "Fn::GetAtt", &[id, attribute]),
-            Expr::Sub(template, variables) if variables.is_empty() => {
-                single(s, "Fn::Sub", template)
-            }
+            Expr::Sub(template, variables) if variables.is_empty() => single(s, "Fn::Sub", template),
             Expr::Sub(template, variables) => single(s, "Fn::Sub", &(template, variables)),
             Expr::Join(separator, items) => single(s, "Fn::Join", &(separator, items)),
             Expr::Select(index, list) => single(s, "Fn::Select", &(index, list)),
-            Expr::If(condition, then, otherwise) => {
-                single(s, "Fn::If", &(condition, then, otherwise))
-            }
+            Expr::If(condition, then, otherwise) => single(s, "Fn::If", &(condition, then, otherwise)),
             Expr::ImportValue(name) => single(s, "Fn::ImportValue", name.as_ref()),
             Expr::Equals(a, b) => single(s, "Fn::Equals", &[a.as_ref(), b.as_ref()]),
             Expr::Not(condition) => single(s, "Fn::Not", &[condition.as_ref()]),
@@ -205,20 +193,11 @@ mod tests {
     #[test]
     fn intrinsics_serialize_in_cloudformation_json_form() {
         let join = Expr::Join(":".into(), vec![Pseudo::Region.expr(), Expr::str("x")]);
-        assert_eq!(
-            serde_json::to_value(&join).unwrap(),
-            json!({"Fn::Join": [":", [{"Ref": "AWS::Region"}, "x"]]})
-        );
+        assert_eq!(serde_json::to_value(&join).unwrap(), json!({"Fn::Join": [":", [{"Ref": "AWS::Region"}, "x"]]}));
         let get_att = Expr::GetAtt("Queue".into(), "Arn".into());
-        assert_eq!(
-            serde_json::to_value(&get_att).unwrap(),
-            json!({"Fn::GetAtt": ["Queue", "Arn"]})
-        );
+        assert_eq!(serde_json::to_value(&get_att).unwrap(), json!({"Fn::GetAtt": ["Queue", "Arn"]}));
         let select = Expr::Select(0, Box::new(Expr::Ref("List".into())));
-        assert_eq!(
-            serde_json::to_value(&select).unwrap(),
-            json!({"Fn::Select": [0, {"Ref": "List"}]})
-        );
+        assert_eq!(serde_json::to_value(&select).unwrap(), json!({"Fn::Select": [0, {"Ref": "List"}]}));
     }
 
     #[test]

@@ -42,20 +42,14 @@ pub struct PolicyDocument {
 
 impl Default for PolicyDocument {
     fn default() -> Self {
-        PolicyDocument {
-            Version: "2012-10-17",
-            Statement: Vec::new(),
-        }
+        PolicyDocument { Version: "2012-10-17", Statement: Vec::new() }
     }
 }
 
 impl PolicyDocument {
     /// A document holding `statements`.
     pub fn new(statements: Vec<Statement>) -> Self {
-        PolicyDocument {
-            Version: "2012-10-17",
-            Statement: statements,
-        }
+        PolicyDocument { Version: "2012-10-17", Statement: statements }
     }
 
     /// The trust policy that lets one AWS service assume a role.

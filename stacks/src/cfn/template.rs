@@ -34,10 +34,7 @@ impl<T: ResourceType> Properties for T {
 }
 
 #[allow(clippy::borrowed_box)] // serde hands `serialize_with` a reference to the field.
-fn serialize_properties<S: serde::Serializer>(
-    properties: &Box<dyn Properties>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_properties<S: serde::Serializer>(properties: &Box<dyn Properties>, s: S) -> Result<S::Ok, S::Error> {
     properties.to_json().serialize(s)
 }
 
@@ -155,10 +152,7 @@ pub struct Handle<T> {
 
 impl<T> Clone for Handle<T> {
     fn clone(&self) -> Self {
-        Handle {
-            id: self.id.clone(),
-            kind: PhantomData,
-        }
+        Handle { id: self.id.clone(), kind: PhantomData }
     }
 }
 
@@ -258,19 +252,12 @@ impl Template {
         if self.resources.insert(id.clone(), resource).is_some() {
             self.duplicates.push(id.clone());
         }
-        Handle {
-            id,
-            kind: PhantomData,
-        }
+        Handle { id, kind: PhantomData }
     }
 
     /// The typed properties of a resource added earlier, to amend them (e.g. grant a role more).
     pub fn get_mut<T: ResourceType>(&mut self, handle: &Handle<T>) -> Option<&mut T> {
-        self.resources
-            .get_mut(&handle.id)?
-            .properties
-            .as_any_mut()
-            .downcast_mut::<T>()
+        self.resources.get_mut(&handle.id)?.properties.as_any_mut().downcast_mut::<T>()
     }
 
     /// Adds a parameter.

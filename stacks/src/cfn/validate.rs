@@ -37,9 +37,7 @@ pub enum TemplateError {
         target: String,
     },
     /// `Fn::GetAtt` on a name that is not a resource.
-    #[error(
-        "`{from}` reads `{target}.{attribute}`, but `{target}` is not a resource of this template"
-    )]
+    #[error("`{from}` reads `{target}.{attribute}`, but `{target}` is not a resource of this template")]
     DanglingGetAtt {
         /// Where the reference is.
         from: String,
@@ -92,26 +90,13 @@ pub struct TemplateStats {
 
 /// Checks `template` and returns its size facts, or every problem found.
 pub fn validate(template: &Template, body: &str) -> Result<TemplateStats, Vec<TemplateError>> {
-    let mut errors: Vec<TemplateError> = template
-        .duplicates()
-        .iter()
-        .cloned()
-        .map(TemplateError::Duplicate)
-        .collect();
+    let mut errors: Vec<TemplateError> = template.duplicates().iter().cloned().map(TemplateError::Duplicate).collect();
     let resources: BTreeSet<&str> = template.resources().keys().map(String::as_str).collect();
     let parameters: BTreeSet<&str> = template.parameters().keys().map(String::as_str).collect();
     let conditions: BTreeSet<&str> = template.conditions().keys().map(String::as_str).collect();
-    let names = Names {
-        resources: &resources,
-        parameters: &parameters,
-        conditions: &conditions,
-    };
+    let names = Names { resources: &resources, parameters: &parameters, conditions: &conditions };
 
-    let declared = resources
-        .iter()
-        .chain(&parameters)
-        .chain(&conditions)
-        .copied();
+    let declared = resources.iter().chain(&parameters).chain(&conditions).copied();
     for id in declared.chain(template.outputs().keys().map(String::as_str)) {
         if !is_valid_logical_id(id) {
             errors.push(TemplateError::InvalidLogicalId(id.to_owned()));
@@ -121,10 +106,7 @@ pub fn validate(template: &Template, body: &str) -> Result<TemplateStats, Vec<Te
         names.check(id, &resource.properties.to_json(), &mut errors);
         for target in &resource.depends_on {
             if !resources.contains(target.as_str()) {
-                errors.push(TemplateError::DanglingDependsOn {
-                    from: id.clone(),
-                    target: target.clone(),
-                });
+                errors.push(TemplateError::DanglingDependsOn { from: id.clone(), target: target.clone() });
             }
         }
         if let Some(condition) = &resource.condition {
@@ -132,26 +114,13 @@ pub fn validate(template: &Template, body: &str) -> Result<TemplateStats, Vec<Te
         }
     }
     for (name, output) in template.outputs() {
-        names.check(
-            name,
-            &serde_json::to_value(output).unwrap_or_default(),
-            &mut errors,
-        );
+        names.check(name, &serde_json::to_value(output).unwrap_or_default(), &mut errors);
     }
     for (name, condition) in template.conditions() {
-        names.check(
-            name,
-            &serde_json::to_value(condition).unwrap_or_default(),
-            &mut errors,
-        );
+        names.check(name, &serde_json::to_value(condition).unwrap_or_default(), &mut errors);
     }
     check_count("resources", resources.len(), MAX_RESOURCES, &mut errors);
-    check_count(
-        "outputs",
-        template.outputs().len(),
-        MAX_OUTPUTS,
-        &mut errors,
-    );
+    check_count("outputs", template.outputs().len(), MAX_OUTPUTS, &mut errors);
     check_count("parameters", parameters.len(), MAX_PARAMETERS, &mut errors);
     if body.len() > MAX_TEMPLATE_URL_BYTES {
         errors.push(TemplateError::TooLarge(body.len()));
@@ -169,9 +138,7 @@ pub fn validate(template: &Template, body: &str) -> Result<TemplateStats, Vec<Te
 
 /// CloudFormation logical IDs are ASCII alphanumerics.
 pub fn is_valid_logical_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_LOGICAL_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    !id.is_empty() && id.len() <= MAX_LOGICAL_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn check_count(what: &'static str, count: usize, limit: usize, errors: &mut Vec<TemplateError>) {
@@ -205,9 +172,7 @@ impl Names<'_> {
                             self.check_get_att(from, target, attribute, errors);
                         }
                     }
-                    ("Fn::Sub", Value::String(template)) => {
-                        self.check_sub(from, template, &[], errors)
-                    }
+                    ("Fn::Sub", Value::String(template)) => self.check_sub(from, template, &[], errors),
                     ("Fn::Sub", Value::Array(parts)) => {
                         let variables: Vec<&str> = parts
                             .get(1)
@@ -217,23 +182,15 @@ impl Names<'_> {
                         if let Some(Value::String(template)) = parts.first() {
                             self.check_sub(from, template, &variables, errors);
                         }
-                        parts
-                            .iter()
-                            .skip(1)
-                            .for_each(|part| self.check(from, part, errors));
+                        parts.iter().skip(1).for_each(|part| self.check(from, part, errors));
                     }
                     ("Fn::If", Value::Array(parts)) => {
                         if let Some(Value::String(condition)) = parts.first() {
                             self.check_condition(from, condition, errors);
                         }
-                        parts
-                            .iter()
-                            .skip(1)
-                            .for_each(|part| self.check(from, part, errors));
+                        parts.iter().skip(1).for_each(|part| self.check(from, part, errors));
                     }
-                    ("Condition", Value::String(condition)) => {
-                        self.check_condition(from, condition, errors)
-                    }
+                    ("Condition", Value::String(condition)) => self.check_condition(from, condition, errors),
                     _ => self.check(from, argument, errors),
                 }
             }
@@ -243,24 +200,14 @@ impl Names<'_> {
     }
 
     fn check_ref(&self, from: &str, target: &str, errors: &mut Vec<TemplateError>) {
-        let known = self.resources.contains(target)
-            || self.parameters.contains(target)
-            || PSEUDO_PARAMETERS.contains(&target);
+        let known =
+            self.resources.contains(target) || self.parameters.contains(target) || PSEUDO_PARAMETERS.contains(&target);
         if !known {
-            errors.push(TemplateError::DanglingRef {
-                from: from.to_owned(),
-                target: target.to_owned(),
-            });
+            errors.push(TemplateError::DanglingRef { from: from.to_owned(), target: target.to_owned() });
         }
     }
 
-    fn check_get_att(
-        &self,
-        from: &str,
-        target: &str,
-        attribute: &str,
-        errors: &mut Vec<TemplateError>,
-    ) {
+    fn check_get_att(&self, from: &str, target: &str, attribute: &str, errors: &mut Vec<TemplateError>) {
         if !self.resources.contains(target) {
             errors.push(TemplateError::DanglingGetAtt {
                 from: from.to_owned(),
@@ -270,13 +217,7 @@ impl Names<'_> {
         }
     }
 
-    fn check_sub(
-        &self,
-        from: &str,
-        template: &str,
-        variables: &[&str],
-        errors: &mut Vec<TemplateError>,
-    ) {
+    fn check_sub(&self, from: &str, template: &str, variables: &[&str], errors: &mut Vec<TemplateError>) {
         for name in sub_placeholders(template).filter(|name| !variables.contains(name)) {
             match name.split_once('.') {
                 Some((target, attribute)) => self.check_get_att(from, target, attribute, errors),
@@ -287,10 +228,7 @@ impl Names<'_> {
 
     fn check_condition(&self, from: &str, condition: &str, errors: &mut Vec<TemplateError>) {
         if !self.conditions.contains(condition) {
-            errors.push(TemplateError::DanglingCondition {
-                from: from.to_owned(),
-                target: condition.to_owned(),
-            });
+            errors.push(TemplateError::DanglingCondition { from: from.to_owned(), target: condition.to_owned() });
         }
     }
 }
@@ -303,44 +241,21 @@ mod tests {
     use crate::cfn::template::{Output, ResourceOptions};
 
     fn queue() -> Queue {
-        Queue {
-            SqsManagedSseEnabled: Some(true),
-            ..Queue::default()
-        }
+        Queue { SqsManagedSseEnabled: Some(true), ..Queue::default() }
     }
 
     #[test]
     fn dangling_ref_get_att_sub_and_depends_on_are_synth_errors() {
         let mut template = Template::new("test");
-        let options = ResourceOptions {
-            depends_on: vec!["Missing".into()],
-            ..Default::default()
-        };
+        let options = ResourceOptions { depends_on: vec!["Missing".into()], ..Default::default() };
         template.add_with("Queue", queue(), options);
-        template.output(
-            "A",
-            Output {
-                description: "a".into(),
-                value: Expr::Ref("Nope".into()),
-                export: None,
-            },
-        );
+        template.output("A", Output { description: "a".into(), value: Expr::Ref("Nope".into()), export: None });
         template.output(
             "B",
-            Output {
-                description: "b".into(),
-                value: Expr::GetAtt("Ghost".into(), "Arn".into()),
-                export: None,
-            },
+            Output { description: "b".into(), value: Expr::GetAtt("Ghost".into(), "Arn".into()), export: None },
         );
-        template.output(
-            "C",
-            Output {
-                description: "c".into(),
-                value: Expr::sub("${Queue.Arn}/${Gone}"),
-                export: None,
-            },
-        );
+        template
+            .output("C", Output { description: "c".into(), value: Expr::sub("${Queue.Arn}/${Gone}"), export: None });
         let body = template.to_json();
         let errors = validate(&template, &body).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -389,13 +304,7 @@ mod tests {
         }
         let body = template.to_json();
         let errors = validate(&template, &body).unwrap_err();
-        assert!(errors.iter().any(|e| matches!(
-            e,
-            TemplateError::TooMany {
-                what: "resources",
-                ..
-            }
-        )));
+        assert!(errors.iter().any(|e| matches!(e, TemplateError::TooMany { what: "resources", .. })));
     }
 
     #[test]

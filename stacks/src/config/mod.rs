@@ -131,11 +131,7 @@ pub struct ConfigDiagnostic {
 
 impl fmt::Display for ConfigDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.file, self.line, self.column, self.field, self.message
-        )
+        write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, self.field, self.message)
     }
 }
 

@@ -8,20 +8,13 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// CloudWatch Logs accepts only these retention periods.
-const LOG_RETENTION_DAYS: &[i64] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
+const LOG_RETENTION_DAYS: &[i64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 /// DynamoDB streams keep records for 24 hours; the publisher's mapping cannot wait longer.
 const DYNAMODB_STREAM_RETENTION_SECONDS: i64 = 86_400;
 
 pub(super) fn parse(file: &str, source: &str) -> Result<AppConfig, ConfigErrors> {
-    let mut checker = Checker {
-        file,
-        source,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut checker = Checker { file, source, errors: Vec::new(), warnings: Vec::new() };
     let raw: RawConfig = match toml::from_str(source) {
         Ok(raw) => raw,
         Err(error) => {
@@ -33,10 +26,7 @@ pub(super) fn parse(file: &str, source: &str) -> Result<AppConfig, ConfigErrors>
     };
     let config = checker.config(raw);
     if checker.errors.is_empty() {
-        Ok(AppConfig {
-            warnings: checker.warnings,
-            ..config
-        })
+        Ok(AppConfig { warnings: checker.warnings, ..config })
     } else {
         Err(ConfigErrors(checker.errors))
     }
@@ -44,12 +34,7 @@ pub(super) fn parse(file: &str, source: &str) -> Result<AppConfig, ConfigErrors>
 
 /// toml's messages name the offending key in backticks; use it as the field when present.
 fn field_of_parse_error(message: &str) -> String {
-    message
-        .split('`')
-        .nth(1)
-        .filter(|name| !name.is_empty())
-        .unwrap_or("(syntax)")
-        .to_owned()
+    message.split('`').nth(1).filter(|name| !name.is_empty()).unwrap_or("(syntax)").to_owned()
 }
 
 struct Checker<'a> {
@@ -60,23 +45,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn diagnostic(
-        &self,
-        span: Range<usize>,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> ConfigDiagnostic {
+    fn diagnostic(&self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) -> ConfigDiagnostic {
         let offset = span.start.min(self.source.len());
         let before = &self.source[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        ConfigDiagnostic {
-            file: self.file.to_owned(),
-            line,
-            column,
-            field: field.into(),
-            message: message.into(),
-        }
+        ConfigDiagnostic { file: self.file.to_owned(), line, column, field: field.into(), message: message.into() }
     }
 
     fn error(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
@@ -90,25 +64,14 @@ impl Checker<'_> {
     }
 
     /// An integer within `range`, or `default` when absent.
-    fn int(
-        &mut self,
-        value: &Option<Spanned<i64>>,
-        field: &str,
-        range: Range<i64>,
-        default: u32,
-        hint: &str,
-    ) -> u32 {
+    fn int(&mut self, value: &Option<Spanned<i64>>, field: &str, range: Range<i64>, default: u32, hint: &str) -> u32 {
         let Some(value) = value else { return default };
         let n = *value.get_ref();
         if range.contains(&n) {
             u32::try_from(n).unwrap_or(default)
         } else {
             let (low, high) = (range.start, range.end - 1);
-            self.error(
-                value.span(),
-                field,
-                format!("{n} is out of range; use {low} to {high}{hint}"),
-            );
+            self.error(value.span(), field, format!("{n} is out of range; use {low} to {high}{hint}"));
             default
         }
     }
@@ -116,14 +79,9 @@ impl Checker<'_> {
     fn config(&mut self, raw: RawConfig) -> AppConfig {
         self.check_app(&raw.app);
         if let Some(account) = &raw.account {
-            let valid = account.get_ref().len() == 12
-                && account.get_ref().bytes().all(|b| b.is_ascii_digit());
+            let valid = account.get_ref().len() == 12 && account.get_ref().bytes().all(|b| b.is_ascii_digit());
             if !valid {
-                self.error(
-                    account.span(),
-                    "account",
-                    "an AWS account ID is exactly 12 digits",
-                );
+                self.error(account.span(), "account", "an AWS account ID is exactly 12 digits");
             }
         }
         let routing = raw.dns.as_ref().map(|dns| dns.get_ref().routing);
@@ -162,11 +120,7 @@ impl Checker<'_> {
 
     fn regions(&mut self, raw: &RawConfig, routing: Option<Routing>) -> Vec<RegionConfig> {
         if raw.regions.is_empty() {
-            self.error(
-                0..0,
-                "region",
-                "no [[region]] entries; add at least one, e.g. [[region]] name = \"us-east-1\"",
-            );
+            self.error(0..0, "region", "no [[region]] entries; add at least one, e.g. [[region]] name = \"us-east-1\"");
         }
         let mut seen = BTreeSet::new();
         let mut regions = Vec::new();
@@ -175,10 +129,12 @@ impl Checker<'_> {
             let region = region.get_ref();
             let name = region.name.get_ref();
             if !is_commercial_region(name) {
-                let hint = closest_region(name)
-                    .map(|c| format!(" (did you mean \"{c}\"?)"))
-                    .unwrap_or_default();
-                self.error(region.name.span(), format!("{field}.name"), format!("unknown AWS region \"{name}\"{hint}; use a commercial region code such as \"eu-west-1\""));
+                let hint = closest_region(name).map(|c| format!(" (did you mean \"{c}\"?)")).unwrap_or_default();
+                self.error(
+                    region.name.span(),
+                    format!("{field}.name"),
+                    format!("unknown AWS region \"{name}\"{hint}; use a commercial region code such as \"eu-west-1\""),
+                );
             } else if !seen.insert(name.clone()) {
                 self.error(
                     region.name.span(),
@@ -186,11 +142,7 @@ impl Checker<'_> {
                     format!("region \"{name}\" is listed twice; remove one [[region]] entry"),
                 );
             }
-            self.check_certificate(
-                region,
-                &field,
-                raw.account.as_ref().map(|a| a.get_ref().as_str()),
-            );
+            self.check_certificate(region, &field, raw.account.as_ref().map(|a| a.get_ref().as_str()));
             let weight = self.check_routing_fields(region, &field, routing);
             regions.push(RegionConfig {
                 name: name.clone(),
@@ -202,7 +154,14 @@ impl Checker<'_> {
         let home = raw.home.get_ref();
         if !raw.regions.is_empty() && !seen.contains(home) {
             let listed: Vec<&str> = seen.iter().map(String::as_str).collect();
-            self.error(raw.home.span(), "home", format!("home region \"{home}\" is not among the [[region]] entries ({}); add it or pick one of them", listed.join(", ")));
+            self.error(
+                raw.home.span(),
+                "home",
+                format!(
+                    "home region \"{home}\" is not among the [[region]] entries ({}); add it or pick one of them",
+                    listed.join(", ")
+                ),
+            );
         }
         if raw.regions.len() == 1 {
             self.warn(
@@ -223,12 +182,14 @@ impl Checker<'_> {
         };
         let parts: Vec<&str> = arn.get_ref().splitn(6, ':').collect();
         let region_name = region.name.get_ref();
-        let well_formed = parts.len() == 6
-            && parts[0] == "arn"
-            && parts[2] == "acm"
-            && parts[5].starts_with("certificate/");
+        let well_formed =
+            parts.len() == 6 && parts[0] == "arn" && parts[2] == "acm" && parts[5].starts_with("certificate/");
         if !well_formed {
-            self.error(arn.span(), format!("{field}.certificate_arn"), "not an ACM certificate ARN; expected arn:aws:acm:<region>:<account>:certificate/<id>");
+            self.error(
+                arn.span(),
+                format!("{field}.certificate_arn"),
+                "not an ACM certificate ARN; expected arn:aws:acm:<region>:<account>:certificate/<id>",
+            );
         } else if parts[3] != region_name {
             self.error(arn.span(), format!("{field}.certificate_arn"), format!("the certificate is in {}, but a regional API domain needs a certificate in {region_name}; request one there", parts[3]));
         } else if account.is_some_and(|a| a != parts[4]) {
@@ -237,49 +198,49 @@ impl Checker<'_> {
     }
 
     /// Checks `weight` and `failover` against the routing policy; returns the weight to use.
-    fn check_routing_fields(
-        &mut self,
-        region: &RawRegion,
-        field: &str,
-        routing: Option<Routing>,
-    ) -> u32 {
+    fn check_routing_fields(&mut self, region: &RawRegion, field: &str, routing: Option<Routing>) -> u32 {
         if let Some(failover) = &region.failover
             && routing != Some(Routing::Failover)
         {
-            self.error(failover.span(), format!("{field}.failover"), "failover applies only with [dns] routing = \"failover\"; remove it or change the routing");
+            self.error(
+                failover.span(),
+                format!("{field}.failover"),
+                "failover applies only with [dns] routing = \"failover\"; remove it or change the routing",
+            );
         }
         let Some(weight) = &region.weight else {
             return 100;
         };
         if routing != Some(Routing::Weighted) {
-            self.error(weight.span(), format!("{field}.weight"), "weight applies only with [dns] routing = \"weighted\"; remove it or change the routing");
+            self.error(
+                weight.span(),
+                format!("{field}.weight"),
+                "weight applies only with [dns] routing = \"weighted\"; remove it or change the routing",
+            );
         }
-        self.int(
-            &Some(weight.clone()),
-            &format!("{field}.weight"),
-            0..256,
-            100,
-            "",
-        )
+        self.int(&Some(weight.clone()), &format!("{field}.weight"), 0..256, 100, "")
     }
 
     fn check_failover_pair(&mut self, raw: &RawConfig) {
         let with_role = |role: FailoverRole| {
-            raw.regions.iter().filter(move |r| {
-                r.get_ref()
-                    .failover
-                    .as_ref()
-                    .is_some_and(|f| *f.get_ref() == role)
-            })
+            raw.regions.iter().filter(move |r| r.get_ref().failover.as_ref().is_some_and(|f| *f.get_ref() == role))
         };
         let primaries = with_role(FailoverRole::Primary).count();
         let secondaries: Vec<_> = with_role(FailoverRole::Secondary).collect();
         let dns_span = raw.dns.as_ref().map_or(0..0, Spanned::span);
         if primaries != 1 {
-            self.error(dns_span.clone(), "dns.routing", format!("failover routing needs exactly one region with failover = \"primary\"; found {primaries}"));
+            self.error(
+                dns_span.clone(),
+                "dns.routing",
+                format!("failover routing needs exactly one region with failover = \"primary\"; found {primaries}"),
+            );
         }
         if let Some(extra) = secondaries.get(1) {
-            self.error(extra.span(), "region.failover", "Route53 failover routing serves one secondary record per name; mark only one region \"secondary\"");
+            self.error(
+                extra.span(),
+                "region.failover",
+                "Route53 failover routing serves one secondary record per name; mark only one region \"secondary\"",
+            );
         }
         for region in &raw.regions {
             if region.get_ref().failover.is_none() {
@@ -304,22 +265,27 @@ impl Checker<'_> {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         });
         if !valid_labels || domain.len() > 253 {
-            self.error(dns.domain.span(), "dns.domain", format!("\"{domain}\" is not a lowercase host name; use letters, digits and '-' between dots"));
+            self.error(
+                dns.domain.span(),
+                "dns.domain",
+                format!("\"{domain}\" is not a lowercase host name; use letters, digits and '-' between dots"),
+            );
         } else if labels.len() < 3 {
             self.error(dns.domain.span(), "dns.domain", format!("\"{domain}\" looks like a zone apex; the shared record is a CNAME, so use a subdomain such as api.{domain}"));
         }
         let zone = dns.hosted_zone_id.get_ref();
         if !(zone.starts_with('Z')
             && (2..=32).contains(&zone.len())
-            && zone
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+            && zone.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
         {
-            self.error(dns.hosted_zone_id.span(), "dns.hosted_zone_id", format!("\"{zone}\" is not a Route53 hosted zone ID; copy it from the console (it starts with Z)"));
+            self.error(
+                dns.hosted_zone_id.span(),
+                "dns.hosted_zone_id",
+                format!("\"{zone}\" is not a Route53 hosted zone ID; copy it from the console (it starts with Z)"),
+            );
         }
         let health_check_interval = match &dns.health_check_interval {
             None => 30,
@@ -328,21 +294,12 @@ impl Checker<'_> {
                 self.error(
                     v.span(),
                     "dns.health_check_interval",
-                    format!(
-                        "{} is not allowed; Route53 checks every 10 or 30 seconds",
-                        v.get_ref()
-                    ),
+                    format!("{} is not allowed; Route53 checks every 10 or 30 seconds", v.get_ref()),
                 );
                 30
             }
         };
-        let failure_threshold = self.int(
-            &dns.failure_threshold,
-            "dns.failure_threshold",
-            1..11,
-            3,
-            "",
-        );
+        let failure_threshold = self.int(&dns.failure_threshold, "dns.failure_threshold", 1..11, 3, "");
         let ttl = self.int(&dns.ttl, "dns.ttl", 1..86_401, 60, " seconds");
         if ttl > 60 {
             let ttl_span = dns.ttl.as_ref().map_or(span.clone(), Spanned::span);
@@ -351,7 +308,14 @@ impl Checker<'_> {
         for (index, region) in regions.iter().enumerate() {
             let region = region.get_ref();
             if region.certificate_arn.is_none() {
-                self.error(region.name.span(), format!("region[{index}].certificate_arn"), format!("[dns] is set, so {} needs certificate_arn: an ACM certificate for {domain} in that region", region.name.get_ref()));
+                self.error(
+                    region.name.span(),
+                    format!("region[{index}].certificate_arn"),
+                    format!(
+                        "[dns] is set, so {} needs certificate_arn: an ACM certificate for {domain} in that region",
+                        region.name.get_ref()
+                    ),
+                );
             }
         }
         DnsConfig {
@@ -375,32 +339,14 @@ impl Checker<'_> {
         };
         FunctionsConfig {
             architecture: raw.architecture,
-            memory_mb: self.int(
-                &raw.memory_mb,
-                "functions.memory_mb",
-                128..10_241,
-                512,
-                " MB",
-            ),
-            timeout_seconds: self.int(
-                &raw.timeout_seconds,
-                "functions.timeout_seconds",
-                1..901,
-                10,
-                " seconds",
-            ),
+            memory_mb: self.int(&raw.memory_mb, "functions.memory_mb", 128..10_241, 512, " MB"),
+            timeout_seconds: self.int(&raw.timeout_seconds, "functions.timeout_seconds", 1..901, 10, " seconds"),
             log_retention_days,
         }
     }
 
     fn stream(&mut self, raw: &RawStream) -> StreamConfig {
-        let retention_hours = self.int(
-            &raw.retention_hours,
-            "stream.retention_hours",
-            24..8_761,
-            24,
-            " hours",
-        );
+        let retention_hours = self.int(&raw.retention_hours, "stream.retention_hours", 24..8_761, 24, " hours");
         let batch_size = self.int(&raw.batch_size, "stream.batch_size", 1..10_001, 100, "");
         let default_window = u32::from(batch_size > 10);
         let batching_window_seconds = self.int(
@@ -411,10 +357,7 @@ impl Checker<'_> {
             " seconds",
         );
         if batch_size > 10 && batching_window_seconds == 0 {
-            let span = raw
-                .batching_window_seconds
-                .as_ref()
-                .map_or(0..0, Spanned::span);
+            let span = raw.batching_window_seconds.as_ref().map_or(0..0, Spanned::span);
             self.error(span, "stream.batching_window_seconds", "Lambda requires a batching window of at least 1 second when batch_size is over 10; set 1 or more, or lower batch_size");
         }
         let max_retries = self.int(
@@ -424,8 +367,7 @@ impl Checker<'_> {
             5,
             " (a bounded retry count keeps a poison record from blocking its shard)",
         );
-        let max_age_limit =
-            DYNAMODB_STREAM_RETENTION_SECONDS.min(i64::from(retention_hours) * 3600);
+        let max_age_limit = DYNAMODB_STREAM_RETENTION_SECONDS.min(i64::from(retention_hours) * 3600);
         let max_record_age_seconds = self.int(
             &raw.max_record_age_seconds,
             "stream.max_record_age_seconds",
@@ -433,13 +375,7 @@ impl Checker<'_> {
             3600,
             " seconds (records older than the streams' retention are gone anyway; DynamoDB streams keep 24 h)",
         );
-        StreamConfig {
-            retention_hours,
-            batch_size,
-            batching_window_seconds,
-            max_retries,
-            max_record_age_seconds,
-        }
+        StreamConfig { retention_hours, batch_size, batching_window_seconds, max_retries, max_record_age_seconds }
     }
 
     fn projections(&mut self, raw: &[Spanned<super::raw::RawProjection>]) -> Vec<ProjectionConfig> {
@@ -462,10 +398,7 @@ impl Checker<'_> {
                     format!("projection \"{name}\" is declared twice; names must be unique"),
                 );
             }
-            projections.push(ProjectionConfig {
-                name: name.clone(),
-                kind: projection.kind,
-            });
+            projections.push(ProjectionConfig { name: name.clone(), kind: projection.kind });
         }
         projections
     }

@@ -20,10 +20,7 @@ fn alarm(
         AlarmDescription: Some(description.into()),
         Namespace: namespace.into(),
         MetricName: metric.into(),
-        Dimensions: vec![Dimension {
-            Name: dimension.0.into(),
-            Value: dimension.1,
-        }],
+        Dimensions: vec![Dimension { Name: dimension.0.into(), Value: dimension.1 }],
         Statistic: statistic.into(),
         Period: 60,
         EvaluationPeriods: 5,

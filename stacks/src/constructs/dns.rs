@@ -30,10 +30,7 @@ pub fn health_check(
                 EnableSNI: Some(true),
                 Inverted: Some(false),
             },
-            HealthCheckTags: Some(vec![Tag {
-                Key: "Name".into(),
-                Value: Expr::Str(name),
-            }]),
+            HealthCheckTags: Some(vec![Tag { Key: "Name".into(), Value: Expr::Str(name) }]),
         },
     )
 }

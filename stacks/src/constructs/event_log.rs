@@ -2,9 +2,8 @@
 //! the contract between the tables, the publisher filter and the functions.
 
 use crate::cfn::dynamodb::{
-    AttributeDefinition, GlobalSecondaryIndex, GlobalTable, KeySchema,
-    PointInTimeRecoverySpecification, Projection, ReplicaSpecification, SSESpecification,
-    StreamSpecification, TimeToLiveSpecification,
+    AttributeDefinition, GlobalSecondaryIndex, GlobalTable, KeySchema, PointInTimeRecoverySpecification, Projection,
+    ReplicaSpecification, SSESpecification, StreamSpecification, TimeToLiveSpecification,
 };
 use crate::cfn::{Expr, Handle, ResourceOptions, Template};
 
@@ -61,14 +60,8 @@ impl ReplicatedTable {
         attributes.sort_unstable();
         attributes.dedup();
         let key_schema = |hash: &str, range: Option<&str>| {
-            let mut schema = vec![KeySchema {
-                AttributeName: hash.into(),
-                KeyType: "HASH".into(),
-            }];
-            schema.extend(range.map(|r| KeySchema {
-                AttributeName: r.into(),
-                KeyType: "RANGE".into(),
-            }));
+            let mut schema = vec![KeySchema { AttributeName: hash.into(), KeyType: "HASH".into() }];
+            schema.extend(range.map(|r| KeySchema { AttributeName: r.into(), KeyType: "RANGE".into() }));
             schema
         };
         let indexes: Vec<GlobalSecondaryIndex> = props
@@ -77,9 +70,7 @@ impl ReplicatedTable {
             .map(|(name, hash, range)| GlobalSecondaryIndex {
                 IndexName: (*name).into(),
                 KeySchema: key_schema(hash, Some(range)),
-                Projection: Projection {
-                    ProjectionType: "ALL".into(),
-                },
+                Projection: Projection { ProjectionType: "ALL".into() },
             })
             .collect();
         let table = template.add_with(
@@ -88,27 +79,16 @@ impl ReplicatedTable {
                 TableName: Some(Expr::Str(props.table_name)),
                 AttributeDefinitions: attributes
                     .into_iter()
-                    .map(|(name, kind)| AttributeDefinition {
-                        AttributeName: name.into(),
-                        AttributeType: kind.into(),
-                    })
+                    .map(|(name, kind)| AttributeDefinition { AttributeName: name.into(), AttributeType: kind.into() })
                     .collect(),
                 KeySchema: key_schema(props.key.0, props.range_key.map(|(name, _)| name)),
                 BillingMode: Some("PAY_PER_REQUEST".into()),
-                StreamSpecification: props.stream.map(|view| StreamSpecification {
-                    StreamViewType: view.into(),
-                }),
-                SSESpecification: Some(SSESpecification {
-                    SSEEnabled: true,
-                    SSEType: Some("KMS".into()),
-                }),
+                StreamSpecification: props.stream.map(|view| StreamSpecification { StreamViewType: view.into() }),
+                SSESpecification: Some(SSESpecification { SSEEnabled: true, SSEType: Some("KMS".into()) }),
                 GlobalSecondaryIndexes: (!indexes.is_empty()).then_some(indexes),
-                TimeToLiveSpecification: props.time_to_live.map(|attribute| {
-                    TimeToLiveSpecification {
-                        AttributeName: attribute.into(),
-                        Enabled: true,
-                    }
-                }),
+                TimeToLiveSpecification: props
+                    .time_to_live
+                    .map(|attribute| TimeToLiveSpecification { AttributeName: attribute.into(), Enabled: true }),
                 Replicas: props
                     .regions
                     .iter()
@@ -140,12 +120,7 @@ impl ReplicatedTable {
 
 /// The event log of DESIGN.md: keyed by aggregate and sequence, `NEW_AND_OLD_IMAGES` stream,
 /// and an index by origin region and time.
-pub fn event_log(
-    template: &mut Template,
-    id: &str,
-    table_name: String,
-    regions: &[String],
-) -> ReplicatedTable {
+pub fn event_log(template: &mut Template, id: &str, table_name: String, regions: &[String]) -> ReplicatedTable {
     ReplicatedTable::new(
         template,
         id,

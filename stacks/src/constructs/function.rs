@@ -45,10 +45,7 @@ impl RustFunction {
                 RetentionInDays: Some(props.settings.log_retention_days),
             },
         );
-        let write_logs = Statement::allow(
-            &["logs:CreateLogStream", "logs:PutLogEvents"],
-            vec![log_group.arn()],
-        );
+        let write_logs = Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"], vec![log_group.arn()]);
         let role = template.add(
             format!("{id}Role"),
             Role {
@@ -76,13 +73,8 @@ impl RustFunction {
                 MemorySize: Some(props.settings.memory_mb),
                 Timeout: Some(props.settings.timeout_seconds),
                 Role: role.arn(),
-                Code: Code {
-                    S3Bucket: Some(props.code_bucket),
-                    S3Key: Some(props.code_key),
-                },
-                Environment: Some(Environment {
-                    Variables: props.environment,
-                }),
+                Code: Code { S3Bucket: Some(props.code_bucket), S3Key: Some(props.code_key) },
+                Environment: Some(Environment { Variables: props.environment }),
                 LoggingConfig: Some(LoggingConfig {
                     LogFormat: Some("JSON".into()),
                     LogGroup: Some(log_group.reference()),
@@ -90,25 +82,12 @@ impl RustFunction {
                 Tags: None,
             },
         );
-        RustFunction {
-            function,
-            role,
-            log_group,
-        }
+        RustFunction { function, role, log_group }
     }
 
     /// Allows the function's role the named actions on the named resources.
-    pub fn grant(
-        &self,
-        template: &mut Template,
-        sid: &str,
-        actions: &[&str],
-        resources: Vec<Expr>,
-    ) {
-        let statement = Statement {
-            Sid: Some(sid.to_owned()),
-            ..Statement::allow(actions, resources)
-        };
+    pub fn grant(&self, template: &mut Template, sid: &str, actions: &[&str], resources: Vec<Expr>) {
+        let statement = Statement { Sid: Some(sid.to_owned()), ..Statement::allow(actions, resources) };
         let Some(role) = template.get_mut(&self.role) else {
             return;
         };

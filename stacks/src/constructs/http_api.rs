@@ -3,8 +3,7 @@
 
 use super::function::RustFunction;
 use crate::cfn::apigatewayv2::{
-    AccessLogSettings, Api, ApiMapping, DomainName, DomainNameConfiguration, Integration, Route,
-    RouteSettings, Stage,
+    AccessLogSettings, Api, ApiMapping, DomainName, DomainNameConfiguration, Integration, Route, RouteSettings, Stage,
 };
 use crate::cfn::lambda::Permission;
 use crate::cfn::logs::LogGroup;
@@ -64,19 +63,13 @@ impl HttpApi {
                 Route {
                     ApiId: api.reference(),
                     RouteKey: (*route).to_owned(),
-                    Target: Expr::Join(
-                        "/".into(),
-                        vec![Expr::str("integrations"), integration.reference()],
-                    ),
+                    Target: Expr::Join("/".into(), vec![Expr::str("integrations"), integration.reference()]),
                 },
             );
         }
         let access_logs = template.add(
             format!("{id}AccessLogs"),
-            LogGroup {
-                LogGroupName: None,
-                RetentionInDays: Some(props.log_retention_days),
-            },
+            LogGroup { LogGroupName: None, RetentionInDays: Some(props.log_retention_days) },
         );
         let stage = template.add(
             format!("{id}DefaultStage"),
@@ -120,11 +113,7 @@ impl HttpApi {
             );
             template.add(
                 format!("{id}DomainMapping"),
-                ApiMapping {
-                    ApiId: api.reference(),
-                    DomainName: domain.reference(),
-                    Stage: stage.reference(),
-                },
+                ApiMapping { ApiId: api.reference(), DomainName: domain.reference(), Stage: stage.reference() },
             );
             domain
         });
@@ -134,10 +123,7 @@ impl HttpApi {
     /// The region-specific hostname of the API (`{id}.execute-api.{region}.amazonaws.com`),
     /// which is what a per-region health check must probe.
     pub fn regional_hostname(&self) -> Expr {
-        Expr::sub(format!(
-            "${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}",
-            self.api.id()
-        ))
+        Expr::sub(format!("${{{}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}", self.api.id()))
     }
 
     /// The API's own endpoint URL.
@@ -159,10 +145,7 @@ fn route_id(route: &str) -> String {
         .map(|part| {
             let lower = part.to_ascii_lowercase();
             let mut chars = lower.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
         })
         .collect()
 }
@@ -171,10 +154,7 @@ fn route_id(route: &str) -> String {
 mod tests {
     #[test]
     fn route_ids_are_alphanumeric_and_distinct() {
-        assert_eq!(
-            super::route_id("POST /tasks/{id}/commands"),
-            "PostTasksIdCommands"
-        );
+        assert_eq!(super::route_id("POST /tasks/{id}/commands"), "PostTasksIdCommands");
         assert_eq!(super::route_id("GET /tasks/{id}"), "GetTasksId");
         assert_eq!(super::route_id("GET /health"), "GetHealth");
     }

@@ -17,19 +17,14 @@ pub fn pascal_case(name: &str) -> String {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
         })
         .collect()
 }
 
 /// An ARN in the stack's own partition, region and account: `arn:…:<service>:<region>:<account>:<resource>`.
 pub fn regional_arn(service: &str, resource: &str) -> crate::cfn::Expr {
-    crate::cfn::Expr::sub(format!(
-        "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
-    ))
+    crate::cfn::Expr::sub(format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"))
 }
 
 #[cfg(test)]

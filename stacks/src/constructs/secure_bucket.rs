@@ -2,9 +2,9 @@
 
 use crate::cfn::iam::{Effect, PolicyDocument, Principal, Statement};
 use crate::cfn::s3::{
-    Bucket, BucketEncryption, BucketPolicy, LifecycleConfiguration, LifecycleRule,
-    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault, ServerSideEncryptionRule, VersioningConfiguration,
+    Bucket, BucketEncryption, BucketPolicy, LifecycleConfiguration, LifecycleRule, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryptionByDefault, ServerSideEncryptionRule,
+    VersioningConfiguration,
 };
 use crate::cfn::{Expr, Handle, ResourceOptions, Template};
 use std::collections::BTreeMap;
@@ -55,14 +55,10 @@ impl SecureBucket {
                     }],
                 }),
                 PublicAccessBlockConfiguration: Some(PublicAccessBlockConfiguration::block_all()),
-                VersioningConfiguration: Some(VersioningConfiguration {
-                    Status: "Enabled".into(),
-                }),
+                VersioningConfiguration: Some(VersioningConfiguration { Status: "Enabled".into() }),
                 LifecycleConfiguration: Some(LifecycleConfiguration { Rules: rules }),
                 OwnershipControls: Some(OwnershipControls {
-                    Rules: vec![OwnershipControlsRule {
-                        ObjectOwnership: "BucketOwnerEnforced".into(),
-                    }],
+                    Rules: vec![OwnershipControlsRule { ObjectOwnership: "BucketOwnerEnforced".into() }],
                 }),
                 Tags: None,
             },
@@ -84,10 +80,7 @@ impl SecureBucket {
         };
         template.add(
             format!("{id}Policy"),
-            BucketPolicy {
-                Bucket: secure.name(),
-                PolicyDocument: PolicyDocument::new(vec![deny_plain_http]),
-            },
+            BucketPolicy { Bucket: secure.name(), PolicyDocument: PolicyDocument::new(vec![deny_plain_http]) },
         );
         secure
     }

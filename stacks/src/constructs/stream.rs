@@ -17,9 +17,7 @@ impl EventStream {
             Stream {
                 Name: Some(Expr::Str(name)),
                 RetentionPeriodHours: Some(retention_hours),
-                StreamModeDetails: Some(StreamModeDetails {
-                    StreamMode: "ON_DEMAND".into(),
-                }),
+                StreamModeDetails: Some(StreamModeDetails { StreamMode: "ON_DEMAND".into() }),
                 StreamEncryption: Some(StreamEncryption {
                     EncryptionType: "KMS".into(),
                     KeyId: Expr::str("alias/aws/kinesis"),

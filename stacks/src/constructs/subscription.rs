@@ -4,9 +4,7 @@
 
 use super::function::RustFunction;
 use super::queue::retained_queue;
-use crate::cfn::lambda::{
-    DestinationConfig, EventSourceMapping, Filter, FilterCriteria, OnFailure,
-};
+use crate::cfn::lambda::{DestinationConfig, EventSourceMapping, Filter, FilterCriteria, OnFailure};
 use crate::cfn::sqs::Queue;
 use crate::cfn::{Expr, Handle, Template};
 use crate::config::StreamConfig;
@@ -36,9 +34,7 @@ pub enum Source {
 impl Source {
     fn arn(&self) -> Expr {
         match self {
-            Source::DynamoDb { stream_arn, .. } | Source::Kinesis { stream_arn } => {
-                stream_arn.clone()
-            }
+            Source::DynamoDb { stream_arn, .. } | Source::Kinesis { stream_arn } => stream_arn.clone(),
         }
     }
 
@@ -89,28 +85,14 @@ pub struct Subscription {
 impl Subscription {
     /// Adds `<id>` (the mapping) and `<id>DeadLetters`, and grants `function` what the mapping
     /// needs: read on the source and `sqs:SendMessage` on the queue.
-    pub fn new(
-        template: &mut Template,
-        id: &str,
-        function: &RustFunction,
-        props: SubscriptionProps<'_>,
-    ) -> Self {
+    pub fn new(template: &mut Template, id: &str, function: &RustFunction, props: SubscriptionProps<'_>) -> Self {
         let dead_letters = retained_queue(template, &format!("{id}DeadLetters"));
         let (actions, resource) = props.source.read_grant();
         function.grant(template, &format!("{id}Read"), actions, vec![resource]);
-        function.grant(
-            template,
-            &format!("{id}OnFailure"),
-            &["sqs:SendMessage"],
-            vec![dead_letters.arn()],
-        );
+        function.grant(template, &format!("{id}OnFailure"), &["sqs:SendMessage"], vec![dead_letters.arn()]);
         let settings = props.settings;
         let filter_criteria = (!props.filters.is_empty()).then(|| FilterCriteria {
-            Filters: props
-                .filters
-                .into_iter()
-                .map(|pattern| Filter { Pattern: pattern })
-                .collect(),
+            Filters: props.filters.into_iter().map(|pattern| Filter { Pattern: pattern }).collect(),
         });
         // The function references its role, so the role and its grants exist before Lambda
         // validates the mapping against them.
@@ -127,19 +109,12 @@ impl Subscription {
                 MaximumRecordAgeInSeconds: Some(i64::from(settings.max_record_age_seconds)),
                 ParallelizationFactor: Some(1),
                 FunctionResponseTypes: Some(vec!["ReportBatchItemFailures".into()]),
-                DestinationConfig: Some(DestinationConfig {
-                    OnFailure: OnFailure {
-                        Destination: dead_letters.arn(),
-                    },
-                }),
+                DestinationConfig: Some(DestinationConfig { OnFailure: OnFailure { Destination: dead_letters.arn() } }),
                 FilterCriteria: filter_criteria,
                 Enabled: Some(true),
             },
         );
-        Subscription {
-            mapping,
-            dead_letters,
-        }
+        Subscription { mapping, dead_letters }
     }
 
     /// The mapping handle.

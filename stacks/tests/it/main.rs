@@ -1,0 +1,10 @@
+//! The one integration-test binary of `stacks`: snapshots, construct semantics, config errors
+//! and properties of synthesis.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly on a missing value, which is the point.
+
+mod config_errors;
+mod constructs;
+mod properties;
+mod snapshots;
+mod support;

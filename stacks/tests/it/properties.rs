@@ -1,0 +1,68 @@
+//! Properties of synthesis over random valid configurations of 1 to 30 regions.
+
+use proptest::prelude::*;
+use stacks::config::COMMERCIAL_REGIONS;
+use stacks::{AppConfig, StackPart};
+use std::fmt::Write;
+
+/// A random valid configuration rendered as TOML.
+fn config_text() -> impl Strategy<Value = String> {
+    (
+        proptest::sample::subsequence(COMMERCIAL_REGIONS.to_vec(), 1..=30),
+        any::<proptest::sample::Index>(),
+        0..4usize,
+        proptest::collection::vec(0..2usize, 0..4),
+        1..1000u32,
+    )
+        .prop_map(|(regions, home, routing, projections, batch)| {
+            let home = regions[home.index(regions.len())];
+            let mut text = format!("app = \"prop\"\nhome = \"{home}\"\n");
+            for (i, region) in regions.iter().enumerate() {
+                let _ = write!(text, "\n[[region]]\nname = \"{region}\"\n");
+                if routing > 0 {
+                    let _ = writeln!(text, "certificate_arn = \"arn:aws:acm:{region}:123456789012:certificate/c{i}\"");
+                }
+                match (routing, i) {
+                    (2, 0) => text.push_str("failover = \"primary\"\n"),
+                    (2, 1) => text.push_str("failover = \"secondary\"\n"),
+                    (3, _) => {
+                        let _ = writeln!(text, "weight = {}", i % 256);
+                    }
+                    _ => {}
+                }
+            }
+            if routing > 0 {
+                let policy = ["", "latency", "failover", "weighted"][routing];
+                let _ = write!(
+                    text,
+                    "\n[dns]\ndomain = \"api.prop.example.com\"\nhosted_zone_id = \"ZPROP\"\nrouting = \"{policy}\"\n"
+                );
+            }
+            let _ = write!(text, "\n[stream]\nbatch_size = {batch}\n");
+            for (i, kind) in projections.iter().enumerate() {
+                let kind = ["s3-audit", "read-model"][*kind];
+                let _ = write!(text, "\n[[projection]]\nname = \"p{i}\"\nkind = \"{kind}\"\n");
+            }
+            text
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_valid_configs_synthesize_deterministically(text in config_text()) {
+        let config = AppConfig::from_toml("prop.toml", &text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let first = stacks::synthesize(&config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let second = stacks::synthesize(&config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(first.stacks.len(), config.regions.len() * 2 + 1);
+        for (a, b) in first.stacks.iter().zip(&second.stacks) {
+            prop_assert_eq!(&a.name, &b.name);
+            prop_assert!(a.body == b.body, "{} differs between runs", a.name);
+            prop_assert!(a.stats.resources <= 500);
+        }
+        let data: Vec<_> = first.stacks.iter().filter(|s| s.part == StackPart::Data).collect();
+        prop_assert_eq!(data.len(), 1);
+        prop_assert_eq!(&data[0].region, &config.home);
+    }
+}
