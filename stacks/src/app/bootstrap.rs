@@ -1,21 +1,21 @@
 //! The `bootstrap` stack of each region: the assets bucket for function zips and large templates.
 
-use crate::cfn::{Export, Expr, Output, Template};
+use crate::cfn::{Expr, Output, Template};
 use crate::config::AppConfig;
 use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
 
 /// Days an overwritten or deleted asset is kept (enough to roll back a deploy).
 const OLD_ASSET_DAYS: u32 = 30;
 
-/// Physical name of a region's assets bucket: `<app>-assets-<account>-<region>`, so the
-/// deployer can compute it without reading the stack.
-pub fn assets_bucket_name(app: &str) -> Expr {
-    Expr::sub(format!("{app}-assets-${{AWS::AccountId}}-${{AWS::Region}}"))
+/// Physical name of a region's assets bucket, `<app>-assets-<account>-<region>`: the deployer
+/// computes it and passes it to the region stack, so nothing depends on cross-stack exports.
+pub fn assets_bucket_physical_name(app: &str, account: &str, region: &str) -> String {
+    format!("{app}-assets-{account}-{region}")
 }
 
-/// Export name under which the bucket name is published in its region.
-pub fn assets_bucket_export(app: &str) -> String {
-    format!("{app}-assets-bucket")
+/// The same name inside the bootstrap template.
+fn assets_bucket_name(app: &str) -> Expr {
+    Expr::sub(assets_bucket_physical_name(app, "${AWS::AccountId}", "${AWS::Region}"))
 }
 
 pub(super) fn template(config: &AppConfig) -> Template {
@@ -37,7 +37,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
         Output {
             description: "Bucket for function zips and large templates".into(),
             value: bucket.name(),
-            export: Some(Export { name: Expr::Str(assets_bucket_export(&config.app)) }),
+            export: None,
         },
     );
     template

@@ -1,7 +1,6 @@
 //! The `region` stack, one per region: the Kinesis stream, the publisher on this region's
 //! replica stream, the projectors, the HTTP API, Route53 health check and record, and alarms.
 
-use super::bootstrap::assets_bucket_export;
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
@@ -19,6 +18,9 @@ use std::collections::BTreeMap;
 /// Parameter carrying this region's replica stream ARN, resolved by the deployer with
 /// DescribeTable: CloudFormation cannot return another region's replica stream.
 pub const EVENT_LOG_STREAM_PARAMETER: &str = "EventLogStreamArn";
+
+/// Parameter carrying the name of the region's assets bucket (from the bootstrap stack).
+pub const ASSETS_BUCKET_PARAMETER: &str = "AssetsBucketName";
 
 /// The routes of the HTTP API.
 pub const ROUTES: &[&str] = &["POST /tasks", "POST /tasks/{id}/commands", "GET /tasks/{id}", "GET /health"];
@@ -108,6 +110,16 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
 }
 
 fn code_key_parameters(template: &mut Template, config: &AppConfig) -> BTreeMap<FunctionKind, ParameterRef> {
+    template.parameter(
+        ASSETS_BUCKET_PARAMETER,
+        Parameter {
+            kind: "String".into(),
+            description: "The region's assets bucket (bootstrap stack), holding the function zips".into(),
+            allowed_pattern: Some(format!("^{}-assets-[0-9]{{12}}-[a-z0-9-]+$", config.app)),
+            constraint_description: Some("the bucket created by cargo xtask bootstrap in this region".into()),
+            min_length: None,
+        },
+    );
     let used = |kind: ProjectionKind| config.projections.iter().any(|p| p.kind == kind);
     let mut kinds = vec![FunctionKind::Api, FunctionKind::Publisher];
     kinds.extend(used(ProjectionKind::S3Audit).then_some(FunctionKind::ProjectorAudit));
@@ -145,7 +157,7 @@ impl RegionStack<'_> {
             RustFunctionProps {
                 function_name: name,
                 description,
-                code_bucket: Expr::ImportValue(Box::new(Expr::Str(assets_bucket_export(&self.config.app)))),
+                code_bucket: Expr::Ref(ASSETS_BUCKET_PARAMETER.into()),
                 code_key,
                 environment: variables,
                 settings: &self.config.functions,
