@@ -9,8 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// The moto server executable installed by `.ci/setup`.
+/// The moto server executable installed by `.ci/setup`, relative to the workspace root.
 pub const MOTO_SERVER: &str = ".venv/bin/moto_server";
+
+/// The workspace root (xtask always runs from its source tree).
+pub fn workspace_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
 /// How long a fresh server may take to answer.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -24,24 +29,21 @@ pub struct Emulator {
 impl Emulator {
     /// Starts moto on 127.0.0.1:`port` (a free port when `None`) and waits until it answers.
     pub fn start(port: Option<u16>, log: &Path) -> Result<Emulator> {
-        if !Path::new(MOTO_SERVER).exists() {
-            bail!("{MOTO_SERVER} is missing; run `bash .ci/setup` to install the pinned moto[server]");
-        }
         let port = match port {
             Some(port) => port,
             None => free_port()?,
         };
-        let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(MOTO_SERVER)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .context("starting moto_server")?;
+        let child = spawn(port, log)?;
         let mut emulator = Emulator { child, port };
         emulator.wait_until_ready()?;
         Ok(emulator)
+    }
+
+    /// Leaves the server running after this process ends; returns its pid.
+    pub fn detach(self) -> u32 {
+        let pid = self.child.id();
+        std::mem::forget(self);
+        pid
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -70,6 +72,22 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `moto_server` on 127.0.0.1:`port`, logging to `log`.
+fn spawn(port: u16, log: &Path) -> Result<Child> {
+    let server = workspace_root().join(MOTO_SERVER);
+    if !server.exists() {
+        bail!("{MOTO_SERVER} is missing; run `bash .ci/setup` (or `cargo xtask local up`) to install moto[server]");
+    }
+    let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .spawn()
+        .context("starting moto_server")
 }
 
 /// `http://127.0.0.1:<port>`.

@@ -1,10 +1,20 @@
 //! `cargo xtask`: the operator CLI. This file only parses flags and dispatches; each subcommand
 //! is a module with a `run` on its parsed flags.
 
+mod aws;
 mod bench;
+mod bootstrap;
+mod codegen;
+mod deploy;
+mod destroy;
+mod diff;
 mod emulator;
+mod local;
+mod review;
 mod synth;
 mod test;
+#[cfg(test)]
+mod testing;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,9 +31,23 @@ struct Cli {
 enum Command {
     /// Write the CloudFormation template of every stack of every region, plus a CDK manifest.
     Synth(synth::SynthArgs),
+    /// Show what a deploy would change (change sets created, reviewed and deleted). Exit 0: no
+    /// changes, 2: changes, 3: dangerous changes.
+    Diff(diff::DiffArgs),
+    /// Deploy through reviewed change sets: bootstrap, data (home region), region stacks.
+    Deploy(deploy::DeployArgs),
+    /// Deploy only the assets-bucket stacks.
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Delete a region's stack (and, with --force-data, the data stack).
+    Destroy(destroy::DestroyArgs),
+    /// Run the local AWS emulator (moto) on 127.0.0.1.
+    #[command(subcommand)]
+    Local(local::LocalCommand),
     /// Measure the kit's own speed.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Regenerate checked-in data files (the resource schemas' create-only properties).
+    Codegen(codegen::CodegenArgs),
     /// Run every check CI runs: format, clippy, template lint, CDK manifest check, tests.
     Test(test::TestArgs),
 }
@@ -31,15 +55,26 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Synth(args) => args.run(),
-        Command::Bench(command) => command.run(),
-        Command::Test(args) => args.run(),
+        Command::Synth(args) => args.run().map(|()| 0),
+        Command::Diff(args) => args.run(),
+        Command::Deploy(args) => args.run().map(|()| 0),
+        Command::Bootstrap(args) => args.run().map(|()| 0),
+        Command::Destroy(args) => args.run().map(|()| 0),
+        Command::Local(command) => command.run().map(|()| 0),
+        Command::Bench(command) => command.run().map(|()| 0),
+        Command::Codegen(args) => args.run().map(|()| 0),
+        Command::Test(args) => args.run().map(|()| 0),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A Tokio runtime for the AWS-facing commands (one thread: the work is waiting on AWS).
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }

@@ -1,0 +1,287 @@
+//! `cargo xtask deploy`: bootstrap, upload, then every stack through a reviewed change set.
+//! Order: bootstrap stacks, the home region's data stack, then region stacks concurrently
+//! (bounded). In each phase every change set is created and reviewed first, then the approval
+//! gate runs, then approved change sets execute.
+
+pub mod approval;
+pub mod artifacts;
+pub mod emulation;
+pub mod events;
+pub mod params;
+pub mod session;
+pub mod stack;
+#[cfg(test)]
+mod tests;
+
+use crate::aws::AwsArgs;
+use crate::review;
+use anyhow::{Context, Result, bail};
+use approval::{Approval, RequireApproval};
+use futures::stream::{self, StreamExt};
+use params::Artifact;
+use session::{RegionSelection, Session};
+use stack::{Planned, StackState};
+use stacks::{Stack, StackPart};
+use std::time::{Duration, Instant};
+
+/// Flags of `cargo xtask deploy`.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub selection: RegionSelection,
+    /// Which changes need a yes before they run.
+    #[arg(long, value_enum, default_value = "dangerous")]
+    pub require_approval: RequireApproval,
+    /// Approve every change that needs approval (for CI; without it and without a terminal, refuse).
+    #[arg(long)]
+    pub yes: bool,
+    /// Region stacks deployed at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+}
+
+/// How one stack's deployment ended.
+#[derive(Debug, Clone)]
+pub struct StackReport {
+    /// Stack name.
+    pub stack: String,
+    /// Region.
+    pub region: String,
+    /// `created`, `updated`, `no changes`, `refused` or `failed: ...`.
+    pub result: String,
+    /// Resource changes reviewed.
+    pub changes: usize,
+    /// Whether the review found dangerous changes.
+    pub dangerous: bool,
+    /// Time from plan to end.
+    pub elapsed: Duration,
+}
+
+impl StackReport {
+    /// Failed, or refused for lack of approval: either way the stack is not as asked.
+    pub fn failed(&self) -> bool {
+        self.result.starts_with("failed") || self.result.starts_with("refused")
+    }
+}
+
+impl DeployArgs {
+    /// Runs the deployment on a fresh runtime.
+    pub fn run(&self) -> Result<()> {
+        crate::runtime()?.block_on(self.deploy())
+    }
+
+    async fn deploy(&self) -> Result<()> {
+        let started = Instant::now();
+        let session = Session::open(&self.aws, &self.selection).await?;
+        session.notes.iter().for_each(|note| println!("{note}"));
+        let artifacts = artifacts::artifacts_for_deploy(&session.config)?;
+        let approval = Approval::new(self.require_approval, self.yes);
+        let reports = deploy_regions(&session, &artifacts, &approval, self.concurrency).await?;
+        print_summary(&reports, started.elapsed());
+        let failed: Vec<&StackReport> = reports.iter().filter(|r| r.failed()).collect();
+        if !failed.is_empty() {
+            bail!(
+                "{} stack(s) failed: {}",
+                failed.len(),
+                failed.iter().map(|r| r.stack.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Deploys the session's regions: bootstrap everywhere, data in the home region (when targeted),
+/// then the region stacks, `concurrency` at a time.
+pub async fn deploy_regions(
+    session: &Session,
+    artifacts: &[Artifact],
+    approval: &Approval,
+    concurrency: usize,
+) -> Result<Vec<StackReport>> {
+    let regions = &session.regions;
+    let bootstrap: Vec<&Stack> =
+        regions.iter().map(|r| session.stack(StackPart::Bootstrap, r)).collect::<Result<_>>()?;
+    let mut reports = phase(session, &bootstrap, &[], approval, concurrency).await?;
+    if reports.iter().any(StackReport::failed) {
+        return Ok(reports);
+    }
+    for region in regions {
+        let uploaded =
+            params::upload_artifacts(&session.aws, region, &session.assets_bucket(region), artifacts).await?;
+        println!("{region}: {uploaded} of {} function zips uploaded (the rest were already there)", artifacts.len());
+    }
+    if regions.contains(&session.config.home) {
+        let data = session.stack(StackPart::Data, &session.config.home)?;
+        let data_reports = phase(session, &[data], &[], approval, 1).await?;
+        let data_ok = !data_reports.iter().any(StackReport::failed);
+        reports.extend(data_reports);
+        if !data_ok {
+            return Ok(reports);
+        }
+        protect_data_stack(session, data).await?;
+        if session.aws.is_emulated() {
+            let data_template: serde_json::Value = serde_json::from_str(&data.body)?;
+            for note in emulation::create_missing_replicas(&session.aws, &data_template).await? {
+                println!("{note}");
+            }
+        }
+    }
+    let region_stacks: Vec<&Stack> =
+        regions.iter().map(|r| session.stack(StackPart::Region, r)).collect::<Result<_>>()?;
+    reports.extend(phase(session, &region_stacks, artifacts, approval, concurrency).await?);
+    Ok(reports)
+}
+
+/// Plans every stack (concurrently), prints the reviews, asks for approval, executes.
+pub async fn phase(
+    session: &Session,
+    stacks: &[&Stack],
+    artifacts: &[Artifact],
+    approval: &Approval,
+    concurrency: usize,
+) -> Result<Vec<StackReport>> {
+    for stack in stacks {
+        recover_failed_creation(session, stack, approval).await?;
+    }
+    let code_keys = params::code_keys(artifacts);
+    let code_keys = &code_keys;
+    let plans: Vec<(Instant, Result<Planned>)> = stream::iter(stacks.iter().copied())
+        .map(|stack| async move { (Instant::now(), plan_stack(session, stack, code_keys).await) })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut approved = Vec::new();
+    let mut reports = Vec::new();
+    for (stack, (started, plan)) in stacks.iter().zip(plans) {
+        let planned = match plan {
+            Ok(planned) => planned,
+            Err(error) => {
+                reports.push(report(stack, format!("failed: {error:#}"), 0, false, started));
+                continue;
+            }
+        };
+        print!("{}", review::render::text(std::slice::from_ref(&planned.review)));
+        let changes = planned.review.changes.len();
+        let dangerous = planned.review.is_dangerous();
+        if planned.change_set.is_none() {
+            stack::discard(&session.aws.cloudformation(&stack.region), &planned).await?;
+            reports.push(report(stack, "no changes".into(), 0, false, started));
+        } else if approval.approves(&planned.review)? {
+            approved.push((planned, started));
+        } else {
+            stack::discard(&session.aws.cloudformation(&stack.region), &planned).await?;
+            reports.push(report(
+                stack,
+                "refused: needs approval (--yes, or answer at a terminal)".into(),
+                changes,
+                dangerous,
+                started,
+            ));
+        }
+    }
+    let executed: Vec<StackReport> = stream::iter(approved)
+        .map(|(planned, started)| execute_stack(session, planned, started))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    reports.extend(executed);
+    Ok(reports)
+}
+
+async fn plan_stack(session: &Session, stack: &Stack, code_keys: &crate::review::Params) -> Result<Planned> {
+    let cfn = session.aws.cloudformation(&stack.region);
+    let state = stack::state(&cfn, &stack.name).await?;
+    let target = session.target(stack, code_keys).await?;
+    stack::plan(&cfn, target, &state).await
+}
+
+async fn execute_stack(session: &Session, planned: Planned, started: Instant) -> StackReport {
+    let cfn = session.aws.cloudformation(&planned.target.region);
+    let changes = planned.review.changes.len();
+    let dangerous = planned.review.is_dangerous();
+    let created = planned.kind == aws_sdk_cloudformation::types::ChangeSetType::Create;
+    let result = match stack::execute(&cfn, &planned, session.aws.is_emulated()).await {
+        Ok(outcome) if outcome.succeeded() => if created { "created" } else { "updated" }.to_owned(),
+        Ok(outcome) => format!(
+            "failed: {} ended {}\n{}",
+            planned.target.name,
+            outcome.status.clone().unwrap_or_else(|| "without a status".into()),
+            outcome.failure_report()
+        ),
+        Err(error) => format!("failed: {error:#}"),
+    };
+    StackReport {
+        stack: planned.target.name,
+        region: planned.target.region,
+        result,
+        changes,
+        dangerous,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn report(stack: &Stack, result: String, changes: usize, dangerous: bool, started: Instant) -> StackReport {
+    StackReport {
+        stack: stack.name.clone(),
+        region: stack.region.clone(),
+        result,
+        changes,
+        dangerous,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// A stack whose creation failed can only be deleted: explain, and delete it with approval so
+/// it can be created again.
+async fn recover_failed_creation(session: &Session, stack: &Stack, approval: &Approval) -> Result<()> {
+    let cfn = session.aws.cloudformation(&stack.region);
+    let StackState::FailedCreation { status } = stack::state(&cfn, &stack.name).await? else { return Ok(()) };
+    println!(
+        "{} is {status}: its creation failed and CloudFormation allows only deleting it. \
+         Deleting it (its retained resources stay) and creating it again.",
+        stack.name
+    );
+    if !approval.approves_deletion(&stack.name)? {
+        bail!("{} is {status}; re-run with --yes to delete and recreate it, or delete it yourself", stack.name);
+    }
+    let since = std::time::SystemTime::now();
+    cfn.delete_stack().stack_name(&stack.name).send().await?;
+    let outcome = events::follow(&cfn, &stack.name, since).await?;
+    if outcome.status.as_deref().is_some_and(|s| s != "DELETE_COMPLETE") {
+        bail!("deleting {} ended {:?}:\n{}", stack.name, outcome.status, outcome.failure_report());
+    }
+    Ok(())
+}
+
+/// Termination protection on the data stack: deleting it would orphan every region's events.
+async fn protect_data_stack(session: &Session, data: &Stack) -> Result<()> {
+    if session.aws.is_emulated() {
+        println!("emulator: moto does not implement termination protection; on AWS {} is protected", data.name);
+        return Ok(());
+    }
+    let cfn = session.aws.cloudformation(&data.region);
+    cfn.update_termination_protection()
+        .stack_name(&data.name)
+        .enable_termination_protection(true)
+        .send()
+        .await
+        .with_context(|| format!("enabling termination protection on {}", data.name))?;
+    Ok(())
+}
+
+fn print_summary(reports: &[StackReport], elapsed: Duration) {
+    let width = reports.iter().map(|r| r.stack.len()).max().unwrap_or(5).max(5);
+    println!("\n{:<width$}  {:<15}  {:>7}  {:>9}  {:>8}  result", "stack", "region", "changes", "dangerous", "seconds");
+    for r in reports {
+        let first_line = r.result.lines().next().unwrap_or_default();
+        let danger = if r.dangerous { "yes" } else { "" };
+        let seconds = r.elapsed.as_secs_f64();
+        println!("{:<width$}  {:<15}  {:>7}  {danger:>9}  {seconds:>8.1}  {first_line}", r.stack, r.region, r.changes);
+        for line in r.result.lines().skip(1) {
+            println!("    {line}");
+        }
+    }
+    println!("deployed in {:.1} s", elapsed.as_secs_f64());
+}

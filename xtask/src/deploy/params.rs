@@ -1,0 +1,100 @@
+//! What a stack needs from the world before it can be deployed: function zips and large
+//! templates in the region's assets bucket, and the region's replica stream ARN.
+
+use crate::aws::Aws;
+use crate::review::Params;
+use anyhow::{Context, Result, bail};
+use aws_sdk_dynamodb::types::TableStatus;
+use sha2::{Digest, Sha256};
+use stacks::app::FunctionKind;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a replica may take to become ACTIVE (adding one to a large table takes hours; the
+/// deployer waits a bounded time and says what to do).
+const REPLICA_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// One packaged function zip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Which function.
+    pub kind: FunctionKind,
+    /// The zip on disk.
+    pub path: PathBuf,
+    /// S3 key, named by content hash so an unchanged zip is never uploaded twice.
+    pub key: String,
+}
+
+/// Uploads each zip to `bucket` unless an object with its content-hash key is already there.
+/// Returns how many were uploaded.
+pub async fn upload_artifacts(aws: &Aws, region: &str, bucket: &str, artifacts: &[Artifact]) -> Result<usize> {
+    let s3 = aws.s3(region);
+    let mut uploaded = 0;
+    for artifact in artifacts {
+        if s3.head_object().bucket(bucket).key(&artifact.key).send().await.is_ok() {
+            continue;
+        }
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&artifact.path)
+            .await
+            .with_context(|| format!("reading {}", artifact.path.display()))?;
+        s3.put_object()
+            .bucket(bucket)
+            .key(&artifact.key)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("uploading {} to s3://{bucket} in {region}", artifact.key))?;
+        uploaded += 1;
+    }
+    Ok(uploaded)
+}
+
+/// The code-key parameters of a region stack: `<Kind>CodeKey` → S3 key.
+pub fn code_keys(artifacts: &[Artifact]) -> Params {
+    artifacts.iter().map(|a| (stacks::app::code_key_parameter(a.kind), a.key.clone())).collect()
+}
+
+/// Uploads a template too big for `TemplateBody` and returns the URL CloudFormation reads it from.
+pub async fn upload_template(aws: &Aws, region: &str, bucket: &str, stack: &str, body: &str) -> Result<String> {
+    let digest = Sha256::digest(body.as_bytes());
+    let hash: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let key = format!("templates/{stack}/{hash}.json");
+    aws.s3(region)
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(body.as_bytes().to_vec().into())
+        .send()
+        .await
+        .with_context(|| format!("uploading the template of {stack} to s3://{bucket}"))?;
+    Ok(match aws.endpoint() {
+        Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"),
+    })
+}
+
+/// The stream ARN of `table`'s replica in `region`, once that replica is ACTIVE.
+pub async fn replica_stream_arn(aws: &Aws, region: &str, table: &str, home: &str) -> Result<String> {
+    let dynamodb = aws.dynamodb(region);
+    let started = Instant::now();
+    loop {
+        let described = match dynamodb.describe_table().table_name(table).send().await {
+            Ok(described) => described,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => bail!(
+                "the event log {table} has no replica in {region} yet: deploy the home region first \
+                 (`cargo xtask deploy --region {home}`), which adds a replica for every region in regions.toml"
+            ),
+            Err(error) => return Err(error).with_context(|| format!("describing {table} in {region}")),
+        };
+        let description = described.table().context("DescribeTable returned no table")?;
+        if description.table_status() == Some(&TableStatus::Active) {
+            return description.latest_stream_arn().map(str::to_owned).with_context(|| {
+                format!("{table} in {region} has no stream; the data stack enables NEW_AND_OLD_IMAGES, deploy it")
+            });
+        }
+        if started.elapsed() > REPLICA_TIMEOUT {
+            bail!("the {table} replica in {region} is not ACTIVE after {REPLICA_TIMEOUT:?}; deploy again later");
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}

@@ -1,0 +1,124 @@
+//! Everything a deploy, diff or destroy starts from: AWS access, the validated config, the
+//! synthesized stacks, the account, and which regions the command targets.
+
+use super::params;
+use super::stack::StackTarget;
+use crate::aws::{Aws, AwsArgs};
+use crate::review::Params;
+use crate::synth::load_config;
+use anyhow::{Context, Result, bail};
+use stacks::app::{
+    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, assets_bucket_physical_name, event_log_table_name,
+};
+use stacks::cfn::validate::MAX_TEMPLATE_BODY_BYTES;
+use stacks::{AppConfig, Assembly, Stack, StackPart};
+
+/// `--region R` (repeatable) or `--all`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegionSelection {
+    /// A region from regions.toml (repeat the flag for several).
+    #[arg(long = "region", required_unless_present = "all")]
+    pub regions: Vec<String>,
+    /// Every region in regions.toml.
+    #[arg(long, conflicts_with = "regions")]
+    pub all: bool,
+}
+
+/// A command's view of the app and of AWS.
+#[derive(Debug)]
+pub struct Session {
+    /// AWS access.
+    pub aws: Aws,
+    /// The configuration (without `[dns]` against the emulator).
+    pub config: AppConfig,
+    /// Every stack of every region.
+    pub assembly: Assembly,
+    /// The target account.
+    pub account: String,
+    /// The regions this command acts on, in config order.
+    pub regions: Vec<String>,
+    /// What the emulator changed about the run, announced up front.
+    pub notes: Vec<String>,
+}
+
+impl Session {
+    /// Loads the config file and AWS access, then [`Session::new`].
+    pub async fn open(aws_args: &AwsArgs, selection: &RegionSelection) -> Result<Session> {
+        let config = load_config(&aws_args.config)?;
+        let aws = Aws::load(aws_args).await?;
+        Session::new(aws, config, selection).await
+    }
+
+    /// Synthesizes (leaving `[dns]` out against an emulator), resolves the account and checks
+    /// the region selection.
+    pub async fn new(aws: Aws, mut config: AppConfig, selection: &RegionSelection) -> Result<Session> {
+        let mut notes = Vec::new();
+        if aws.is_emulated() {
+            notes.extend(super::emulation::LIMITS.iter().map(|l| format!("emulator: {l}")));
+            if config.dns.take().is_some() {
+                config.regions.iter_mut().for_each(|r| r.certificate_arn = None);
+                notes.push(
+                    "emulator: [dns] ignored: moto skips API Gateway custom domains, so no domain, health check or \
+                     record is deployed locally"
+                        .into(),
+                );
+            }
+        }
+        let assembly = stacks::synthesize(&config).context("synthesizing the stacks")?;
+        let account = aws.account_id().await?;
+        let regions = select(&config, selection)?;
+        Ok(Session { aws, config, assembly, account, regions, notes })
+    }
+
+    /// The synthesized stack of `part` in `region`.
+    pub fn stack(&self, part: StackPart, region: &str) -> Result<&Stack> {
+        let name = stacks::app::stack_name(&self.config, part, region);
+        self.assembly.stack(&name).with_context(|| format!("no {name} was synthesized"))
+    }
+
+    /// The region's assets bucket name.
+    pub fn assets_bucket(&self, region: &str) -> String {
+        assets_bucket_physical_name(&self.config.app, &self.account, region)
+    }
+
+    /// A deployable target for `stack`: parameters resolved (`code_keys` maps each code-key
+    /// parameter to its S3 key), big templates uploaded.
+    pub async fn target(&self, stack: &Stack, code_keys: &Params) -> Result<StackTarget> {
+        let mut parameters = Params::new();
+        if stack.part == StackPart::Region {
+            parameters.insert(ASSETS_BUCKET_PARAMETER.into(), self.assets_bucket(&stack.region));
+            let declared = stack.template.parameters();
+            let used = code_keys.iter().filter(|(name, _)| declared.contains_key(*name));
+            parameters.extend(used.map(|(name, key)| (name.clone(), key.clone())));
+            let table = event_log_table_name(&self.config.app);
+            let arn = params::replica_stream_arn(&self.aws, &stack.region, &table, &self.config.home).await?;
+            parameters.insert(EVENT_LOG_STREAM_PARAMETER.into(), arn);
+        }
+        let template_url = if stack.body.len() > MAX_TEMPLATE_BODY_BYTES {
+            let bucket = self.assets_bucket(&stack.region);
+            Some(params::upload_template(&self.aws, &stack.region, &bucket, &stack.name, &stack.body).await?)
+        } else {
+            None
+        };
+        Ok(StackTarget {
+            name: stack.name.clone(),
+            region: stack.region.clone(),
+            body: stack.body.clone(),
+            template_url,
+            parameters,
+        })
+    }
+}
+
+fn select(config: &AppConfig, selection: &RegionSelection) -> Result<Vec<String>> {
+    if selection.all {
+        return Ok(config.region_names().map(str::to_owned).collect());
+    }
+    for region in &selection.regions {
+        if !config.region_names().any(|r| r == region) {
+            let known: Vec<&str> = config.region_names().collect();
+            bail!("{region} is not in the config's regions ({}); add it to regions.toml first", known.join(", "));
+        }
+    }
+    Ok(config.region_names().filter(|r| selection.regions.iter().any(|s| s == r)).map(str::to_owned).collect())
+}

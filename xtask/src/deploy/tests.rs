@@ -1,0 +1,144 @@
+//! Deployments against the local emulator, asserted through the AWS APIs. Each test uses its own
+//! app name so tests can share one emulator.
+
+use super::approval::{Approval, RequireApproval};
+use super::params::Artifact;
+use super::session::{RegionSelection, Session};
+use super::{StackReport, deploy_regions};
+use crate::testing::{TestEmulator, aws, emulator};
+use stacks::AppConfig;
+use stacks::app::FunctionKind;
+use std::path::PathBuf;
+
+/// A config for `app` in `regions` (the first is home), no DNS, both projection kinds.
+fn config(app: &str, regions: &[&str], retention_hours: u32) -> AppConfig {
+    let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", regions[0]);
+    for region in regions {
+        text.push_str(&format!("\n[[region]]\nname = \"{region}\"\n"));
+    }
+    text.push_str(&format!("\n[stream]\nretention_hours = {retention_hours}\n"));
+    text.push_str("\n[[projection]]\nname = \"audit\"\nkind = \"s3-audit\"\n");
+    text.push_str("\n[[projection]]\nname = \"task-view\"\nkind = \"read-model\"\n");
+    AppConfig::from_toml("test.toml", &text).expect("valid test config")
+}
+
+/// Function zips for the tests: valid, empty zip archives (moto stores code, never runs it).
+fn artifacts(app: &str) -> Vec<Artifact> {
+    let dir = std::env::temp_dir().join(format!("kit-test-zips-{app}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let empty_zip: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    FunctionKind::ALL
+        .iter()
+        .map(|kind| {
+            let path: PathBuf = dir.join(format!("{}.zip", kind.crate_name()));
+            std::fs::write(&path, empty_zip).expect("write zip");
+            Artifact { kind: *kind, path, key: format!("functions/{}/{app}-test.zip", kind.crate_name()) }
+        })
+        .collect()
+}
+
+async fn session(emulator: &TestEmulator, config: AppConfig) -> Session {
+    let selection = RegionSelection { regions: Vec::new(), all: true };
+    Session::new(aws(emulator).await, config, &selection).await.expect("session")
+}
+
+fn never() -> Approval {
+    Approval::new(RequireApproval::Never, false)
+}
+
+/// Every stack of the session: no change set left, and not left in review.
+async fn assert_no_stray_change_sets(session: &Session) {
+    for stack in &session.assembly.stacks {
+        let cfn = session.aws.cloudformation(&stack.region);
+        if let Ok(listed) = cfn.list_change_sets().stack_name(&stack.name).send().await {
+            let names: Vec<_> = listed.summaries().iter().filter_map(|s| s.change_set_name()).collect();
+            assert!(names.is_empty(), "{} still has change sets {names:?}", stack.name);
+        }
+        let status = super::stack::status(&cfn, &stack.name).await.expect("status");
+        assert_ne!(status.map(|s| s.as_str().to_owned()).as_deref(), Some("REVIEW_IN_PROGRESS"), "{}", stack.name);
+    }
+}
+
+fn results(reports: &[StackReport]) -> Vec<(String, String)> {
+    reports.iter().map(|r| (r.stack.clone(), r.result.lines().next().unwrap_or_default().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn three_regions_deploy_from_scratch_and_a_redeploy_changes_nothing() {
+    let emulator = emulator();
+    let app = "fresh3";
+    let session = session(&emulator, config(app, &["us-east-1", "eu-west-1", "ap-southeast-2"], 24)).await;
+    let artifacts = artifacts(app);
+    let reports = deploy_regions(&session, &artifacts, &never(), 4).await.expect("deploy");
+    assert_eq!(reports.len(), 7, "{:#?}", results(&reports));
+    assert!(reports.iter().all(|r| r.result == "created"), "{:#?}", results(&reports));
+    for stack in &session.assembly.stacks {
+        let cfn = session.aws.cloudformation(&stack.region);
+        let described = cfn.describe_stacks().stack_name(&stack.name).send().await.expect("stack exists");
+        let deployed = &described.stacks()[0];
+        assert_eq!(deployed.stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "{}", stack.name);
+    }
+    for region in &session.regions {
+        let table = session.aws.dynamodb(region).describe_table().table_name(format!("{app}-events")).send().await;
+        let table = table.expect("every region has an event log replica");
+        assert!(table.table().and_then(|t| t.latest_stream_arn()).is_some(), "{region} replica has a stream");
+        let zip = session.aws.s3(region).head_object().bucket(session.assets_bucket(region)).key(&artifacts[0].key);
+        zip.send().await.expect("function zips are uploaded to every region");
+    }
+    assert_no_stray_change_sets(&session).await;
+
+    let again = deploy_regions(&session, &artifacts, &never(), 4).await.expect("redeploy");
+    assert!(again.iter().all(|r| r.result == "no changes"), "{:#?}", results(&again));
+    assert_no_stray_change_sets(&session).await;
+}
+
+#[tokio::test]
+async fn a_config_change_is_reviewed_as_a_modify_of_the_right_property() {
+    let emulator = emulator();
+    let app = "modify1";
+    let artifacts = artifacts(app);
+    let before = session(&emulator, config(app, &["eu-west-1"], 24)).await;
+    deploy_regions(&before, &artifacts, &never(), 4).await.expect("deploy");
+    let after = session(&emulator, config(app, &["eu-west-1"], 48)).await;
+    let reviews = crate::diff::review_stacks(&after, 4).await.expect("diff");
+    assert_eq!(crate::review::exit_code(&reviews), 2);
+    let region = reviews.iter().find(|r| r.stack == format!("{app}-region-eu-west-1")).expect("region review");
+    let stream = region.changes.iter().find(|c| c.logical_id == "EventStream").expect("EventStream changes");
+    assert_eq!(format!("{:?}", stream.action), "Modify");
+    assert!(!stream.is_dangerous(), "a retention change keeps the stream");
+    let paths: Vec<String> = stream.properties.iter().map(|p| p.path.to_string()).collect();
+    assert!(paths.iter().any(|p| p.contains("RetentionPeriodHours")), "{paths:?}");
+    let others: Vec<_> = reviews.iter().filter(|r| r.stack != region.stack).filter(|r| r.has_changes()).collect();
+    assert!(others.is_empty(), "only the region stack changes: {others:#?}");
+    assert_no_stray_change_sets(&after).await;
+}
+
+#[tokio::test]
+async fn replacing_the_kinesis_stream_is_dangerous_and_refused_without_approval() {
+    let emulator = emulator();
+    let app = "replace1";
+    let artifacts = artifacts(app);
+    let mut session = session(&emulator, config(app, &["eu-west-1"], 24)).await;
+    deploy_regions(&session, &artifacts, &never(), 4).await.expect("deploy");
+    let name = format!("{app}-region-eu-west-1");
+    let cfn = session.aws.cloudformation("eu-west-1");
+    let physical = |cfn: aws_sdk_cloudformation::Client, name: String| async move {
+        let resources = cfn.list_stack_resources().stack_name(name).send().await.expect("stack resources");
+        let summaries = resources.stack_resource_summaries();
+        let stream = summaries.iter().find(|r| r.logical_resource_id() == Some("EventStream"));
+        stream.and_then(|r| r.physical_resource_id().map(str::to_owned))
+    };
+    let stream_before = physical(cfn.clone(), name.clone()).await;
+    // Renaming the stream is a create-only change: CloudFormation would replace it.
+    let stack = session.assembly.stacks.iter_mut().find(|s| s.name == name).expect("region stack");
+    stack.body = stack.body.replace(&format!("\"Name\": \"{app}-events\""), &format!("\"Name\": \"{app}-events-v2\""));
+
+    let reviews = crate::diff::review_stacks(&session, 4).await.expect("diff");
+    assert_eq!(crate::review::exit_code(&reviews), 3, "a stream replacement is dangerous");
+    let gate = Approval::new(RequireApproval::Dangerous, false);
+    let reports = deploy_regions(&session, &artifacts, &gate, 4).await.expect("deploy");
+    let report = reports.iter().find(|r| r.stack == name).expect("region report");
+    assert!(report.dangerous && report.result.starts_with("refused"), "{report:?}");
+    assert_eq!(physical(cfn, name).await, stream_before, "the stream was not touched");
+    assert_no_stray_change_sets(&session).await;
+}

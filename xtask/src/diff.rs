@@ -1,0 +1,120 @@
+//! `cargo xtask diff`: the same change sets and review as `deploy`, never executed (every change
+//! set and every empty review stack is deleted afterwards). Exit 0: no changes; 2: changes;
+//! 3: dangerous changes.
+
+use crate::aws::AwsArgs;
+use crate::deploy::session::{RegionSelection, Session};
+use crate::deploy::stack::{self, StackState};
+use crate::review::{self, Params, StackReview};
+use anyhow::{Context, Result};
+use futures::stream::{self, StreamExt};
+use stacks::app::{FunctionKind, code_key_parameter};
+use stacks::{Stack, StackPart};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Flags of `cargo xtask diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub selection: RegionSelection,
+    /// Also write the reviews as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Also write the reviews as Markdown (for a pull request) here.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Stacks reviewed at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+impl DiffArgs {
+    /// Reviews every selected stack and returns the exit code.
+    pub fn run(&self) -> Result<u8> {
+        crate::runtime()?.block_on(self.diff())
+    }
+
+    async fn diff(&self) -> Result<u8> {
+        let started = Instant::now();
+        let session = Session::open(&self.aws, &self.selection).await?;
+        session.notes.iter().for_each(|note| eprintln!("{note}"));
+        let reviews = review_stacks(&session, self.concurrency).await?;
+        print!("{}", review::render::text(&reviews));
+        if let Some(path) = &self.json {
+            std::fs::write(path, serde_json::to_string_pretty(&reviews)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(path) = &self.markdown {
+            std::fs::write(path, review::render::markdown(&reviews))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        let code = review::exit_code(&reviews);
+        eprintln!("reviewed {} stacks in {:.1} s (exit {code})", reviews.len(), started.elapsed().as_secs_f64());
+        Ok(u8::try_from(code).unwrap_or(1))
+    }
+}
+
+/// Every stack of the selected regions in deployment order, reviewed concurrently.
+pub async fn review_stacks(session: &Session, concurrency: usize) -> Result<Vec<StackReview>> {
+    let mut targets: Vec<&Stack> = Vec::new();
+    for part in [StackPart::Bootstrap, StackPart::Data, StackPart::Region] {
+        for region in &session.regions {
+            if part != StackPart::Data || *region == session.config.home {
+                targets.push(session.stack(part, region)?);
+            }
+        }
+    }
+    stream::iter(targets)
+        .map(|stack| review_stack(session, stack))
+        .buffered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// One stack's review through a change set that is then deleted. When the stack cannot take a
+/// change set yet (its region has no replica, or its creation failed), the review is predicted
+/// offline and says why.
+async fn review_stack(session: &Session, stack: &Stack) -> Result<StackReview> {
+    let cfn = session.aws.cloudformation(&stack.region);
+    let state = stack::state(&cfn, &stack.name).await?;
+    let code_keys = deployed_code_keys(&cfn, &stack.name).await?;
+    let target = match session.target(stack, &code_keys).await {
+        Ok(target) if !matches!(state, StackState::FailedCreation { .. }) => target,
+        Ok(_) => return offline(stack, "the stack failed creation; deploy deletes and recreates it"),
+        Err(error) => return offline(stack, &format!("{error:#}")),
+    };
+    let planned = stack::plan(&cfn, target, &state).await?;
+    stack::discard(&cfn, &planned).await?;
+    Ok(planned.review)
+}
+
+fn offline(stack: &Stack, why: &str) -> Result<StackReview> {
+    let new: serde_json::Value = serde_json::from_str(&stack.body)?;
+    let mut review = review::review(&stack.name, &stack.region, None, None, &new, &Params::new(), &Params::new());
+    review.notes.push(format!("no change set: {why}"));
+    Ok(review)
+}
+
+/// Code keys of the deployed stack, so a diff shows infrastructure changes rather than code
+/// that is not packaged yet; keys of a new stack are marked unpackaged.
+async fn deployed_code_keys(cfn: &aws_sdk_cloudformation::Client, name: &str) -> Result<Params> {
+    let mut keys: Params = FunctionKind::ALL
+        .iter()
+        .map(|kind| (code_key_parameter(*kind), format!("functions/{}/unpackaged.zip", kind.crate_name())))
+        .collect();
+    if let Ok(output) = cfn.describe_stacks().stack_name(name).send().await {
+        for parameter in output.stacks().first().map(|s| s.parameters()).unwrap_or_default() {
+            if let (Some(key), Some(value)) = (parameter.parameter_key(), parameter.parameter_value())
+                && keys.contains_key(key)
+            {
+                keys.insert(key.to_owned(), value.to_owned());
+            }
+        }
+    }
+    Ok(keys)
+}
