@@ -81,7 +81,7 @@ pub async fn review_stacks(session: &Session, concurrency: usize) -> Result<Vec<
 /// offline and says why.
 async fn review_stack(session: &Session, stack: &Stack) -> Result<StackReview> {
     let cfn = session.aws.cloudformation(&stack.region);
-    let state = stack::state(&cfn, &stack.name).await?;
+    let state = stack::state(&cfn, &stack.name, session.patience()).await?;
     let code_keys = deployed_code_keys(&cfn, &stack.name).await?;
     let target = match session.target(stack, &code_keys).await {
         Ok(target) if !matches!(state, StackState::FailedCreation { .. }) => target,

@@ -8,6 +8,8 @@ pub mod artifacts;
 pub mod emulation;
 pub mod events;
 pub mod params;
+#[cfg(test)]
+mod recovery_tests;
 pub mod session;
 pub mod stack;
 #[cfg(test)]
@@ -143,7 +145,8 @@ pub async fn phase(
     concurrency: usize,
 ) -> Result<Vec<StackReport>> {
     for stack in stacks {
-        recover_failed_creation(session, stack, approval).await?;
+        let cfn = session.aws.cloudformation(&stack.region);
+        recover_failed_creation(&cfn, &stack.name, approval, session.patience()).await?;
     }
     let code_keys = params::code_keys(artifacts);
     let code_keys = &code_keys;
@@ -192,7 +195,7 @@ pub async fn phase(
 
 async fn plan_stack(session: &Session, stack: &Stack, code_keys: &crate::review::Params) -> Result<Planned> {
     let cfn = session.aws.cloudformation(&stack.region);
-    let state = stack::state(&cfn, &stack.name).await?;
+    let state = stack::state(&cfn, &stack.name, session.patience()).await?;
     let target = session.target(stack, code_keys).await?;
     stack::plan(&cfn, target, &state).await
 }
@@ -235,22 +238,25 @@ fn report(stack: &Stack, result: String, changes: usize, dangerous: bool, starte
 
 /// A stack whose creation failed can only be deleted: explain, and delete it with approval so
 /// it can be created again.
-async fn recover_failed_creation(session: &Session, stack: &Stack, approval: &Approval) -> Result<()> {
-    let cfn = session.aws.cloudformation(&stack.region);
-    let StackState::FailedCreation { status } = stack::state(&cfn, &stack.name).await? else { return Ok(()) };
+pub async fn recover_failed_creation(
+    cfn: &aws_sdk_cloudformation::Client,
+    name: &str,
+    approval: &Approval,
+    patience: Duration,
+) -> Result<()> {
+    let StackState::FailedCreation { status } = stack::state(cfn, name, patience).await? else { return Ok(()) };
     println!(
-        "{} is {status}: its creation failed and CloudFormation allows only deleting it. \
-         Deleting it (its retained resources stay) and creating it again.",
-        stack.name
+        "{name} is {status}: its creation failed and CloudFormation allows only deleting it. \
+         Deleting it (its retained resources stay) and creating it again."
     );
-    if !approval.approves_deletion(&stack.name)? {
-        bail!("{} is {status}; re-run with --yes to delete and recreate it, or delete it yourself", stack.name);
+    if !approval.approves_deletion(name)? {
+        bail!("{name} is {status}; re-run with --yes to delete and recreate it, or delete it yourself");
     }
     let since = std::time::SystemTime::now();
-    cfn.delete_stack().stack_name(&stack.name).send().await?;
-    let outcome = events::follow(&cfn, &stack.name, since).await?;
+    cfn.delete_stack().stack_name(name).send().await.with_context(|| format!("deleting {name}"))?;
+    let outcome = events::follow(cfn, name, since).await?;
     if outcome.status.as_deref().is_some_and(|s| s != "DELETE_COMPLETE") {
-        bail!("deleting {} ended {:?}:\n{}", stack.name, outcome.status, outcome.failure_report());
+        bail!("deleting {name} ended {:?}:\n{}", outcome.status, outcome.failure_report());
     }
     Ok(())
 }

@@ -76,6 +76,11 @@ impl Session {
         self.assembly.stack(&name).with_context(|| format!("no {name} was synthesized"))
     }
 
+    /// How long to wait for a stack busy with another operation.
+    pub fn patience(&self) -> std::time::Duration {
+        if self.aws.is_emulated() { super::stack::EMULATOR_PATIENCE } else { super::stack::PATIENCE }
+    }
+
     /// The region's assets bucket name.
     pub fn assets_bucket(&self, region: &str) -> String {
         assets_bucket_physical_name(&self.config.app, &self.account, region)

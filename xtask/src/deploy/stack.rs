@@ -14,8 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a change set may take to compute.
 const CHANGE_SET_TIMEOUT: Duration = Duration::from_secs(600);
-/// How long another operation on the stack may take to finish before we give up waiting.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long another operation on a stack may take to finish before the kit stops waiting.
+pub const PATIENCE: Duration = Duration::from_secs(3600);
+/// The same against an emulator, which never finishes or rolls back an operation that failed.
+pub const EMULATOR_PATIENCE: Duration = Duration::from_secs(20);
 
 /// What to deploy as one stack.
 #[derive(Debug, Clone)]
@@ -65,8 +67,8 @@ pub struct Planned {
     pub review: StackReview,
 }
 
-/// Reads the stack's state, waiting while another operation runs on it.
-pub async fn state(cfn: &Client, name: &str) -> Result<StackState> {
+/// Reads the stack's state, waiting up to `patience` while another operation runs on it.
+pub async fn state(cfn: &Client, name: &str, patience: Duration) -> Result<StackState> {
     let started = Instant::now();
     loop {
         let Some(status) = status(cfn, name).await? else { return Ok(StackState::New { in_review: false }) };
@@ -86,8 +88,11 @@ pub async fn state(cfn: &Client, name: &str) -> Result<StackState> {
                  (`aws cloudformation delete-stack --stack-name {name} --retain-resources ...`) before deploying"
             ),
             _ if text.ends_with("_IN_PROGRESS") => {
-                if started.elapsed() > BUSY_TIMEOUT {
-                    bail!("stack {name} stayed {text} for over an hour; deploy again when it settles");
+                if started.elapsed() > patience {
+                    bail!(
+                        "stack {name} stayed {text} for {patience:?}; deploy again when it settles (an emulator \
+                         leaves a failed operation in progress for good: delete the stack or restart the emulator)"
+                    );
                 }
                 eprintln!("  {name}: {text}, waiting for it to finish");
                 tokio::time::sleep(POLL_INTERVAL * 4).await;
