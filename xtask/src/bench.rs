@@ -1,4 +1,6 @@
 //! `cargo xtask bench synth`: in-process synthesis time and output size for 3, 12 and 30 regions.
+//! `cargo xtask bench deploy`: deployment wall time against a fresh local emulator, one region
+//! against four, and the time to diff an unchanged three-region app.
 
 use anyhow::{Context, Result};
 use stacks::AppConfig;
@@ -14,39 +16,48 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         iterations: u32,
     },
+    /// Deploy 1 and 4 regions from scratch, and diff an unchanged 3-region app, each against a
+    /// fresh local emulator.
+    Deploy,
 }
 
 impl BenchCommand {
     /// Runs the benchmark and prints one line per size.
     pub fn run(&self) -> Result<()> {
-        let BenchCommand::Synth { iterations } = self;
-        let iterations = (*iterations).max(1);
-        let profile = if cfg!(debug_assertions) { "dev profile, stacks optimized" } else { "release" };
-        println!("synth benchmark ({iterations} runs per size, {profile}; parse, validate, synthesize, render JSON)");
-        println!(
-            "{:>7}  {:>6}  {:>10}  {:>10}  {:>10}  {:>12}",
-            "regions", "stacks", "min ms", "median ms", "max ms", "output bytes"
-        );
-        for regions in [3, 12, 30] {
-            let text = sample_toml(regions);
-            let (bytes, stacks) = synth_once(&text)?;
-            let mut times: Vec<Duration> = (0..iterations)
-                .map(|_| {
-                    let started = Instant::now();
-                    synth_once(&text).map(|_| started.elapsed())
-                })
-                .collect::<Result<_>>()?;
-            times.sort_unstable();
-            let ms = |d: Duration| d.as_secs_f64() * 1e3;
-            println!(
-                "{regions:>7}  {stacks:>6}  {:>10.2}  {:>10.2}  {:>10.2}  {bytes:>12}",
-                ms(times[0]),
-                ms(times[times.len() / 2]),
-                ms(times[times.len() - 1])
-            );
+        match self {
+            BenchCommand::Synth { iterations } => bench_synth(*iterations),
+            BenchCommand::Deploy => crate::runtime()?.block_on(bench_deploy()),
         }
-        Ok(())
     }
+}
+
+fn bench_synth(iterations: u32) -> Result<()> {
+    let iterations = iterations.max(1);
+    let profile = if cfg!(debug_assertions) { "dev profile, stacks optimized" } else { "release" };
+    println!("synth benchmark ({iterations} runs per size, {profile}; parse, validate, synthesize, render JSON)");
+    println!(
+        "{:>7}  {:>6}  {:>10}  {:>10}  {:>10}  {:>12}",
+        "regions", "stacks", "min ms", "median ms", "max ms", "output bytes"
+    );
+    for regions in [3, 12, 30] {
+        let text = sample_toml(regions);
+        let (bytes, stacks) = synth_once(&text)?;
+        let mut times: Vec<Duration> = (0..iterations)
+            .map(|_| {
+                let started = Instant::now();
+                synth_once(&text).map(|_| started.elapsed())
+            })
+            .collect::<Result<_>>()?;
+        times.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{regions:>7}  {stacks:>6}  {:>10.2}  {:>10.2}  {:>10.2}  {bytes:>12}",
+            ms(times[0]),
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1])
+        );
+    }
+    Ok(())
 }
 
 /// One full synthesis; returns the total template bytes and the stack count.
@@ -55,4 +66,65 @@ fn synth_once(text: &str) -> Result<(usize, usize)> {
     let assembly = stacks::synthesize(&config).context("synthesizing the benchmark config")?;
     let bytes = assembly.stacks.iter().map(|s| s.body.len()).sum();
     Ok((bytes, assembly.stacks.len()))
+}
+
+/// One measured emulator run: deploy `regions` from scratch, optionally diff afterwards.
+async fn deploy_once(regions: usize, diff: bool) -> Result<(Duration, Option<Duration>)> {
+    use crate::deploy::approval::{Approval, RequireApproval};
+    use crate::deploy::session::{RegionSelection, Session};
+    let dir = std::env::temp_dir().join(format!("kit-bench-{}-{regions}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let emulator = crate::emulator::Emulator::start(None, &dir.join("moto.log"))?;
+    let args = crate::aws::AwsArgs {
+        config: "bench.toml".into(),
+        profile: None,
+        endpoint_url: Some(emulator.endpoint()),
+        local: false,
+        local_port: crate::aws::DEFAULT_LOCAL_PORT,
+    };
+    let aws = crate::aws::Aws::load(&args).await?;
+    let config = AppConfig::from_toml("bench.toml", &sample_toml(regions))?;
+    let session = Session::new(aws, config, &RegionSelection { regions: Vec::new(), all: true }).await?;
+    let artifacts = crate::deploy::artifacts::empty_archives(&dir, "bench")?;
+    let approval = Approval::new(RequireApproval::Never, false);
+    let started = Instant::now();
+    let reports = crate::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
+    let deployed = started.elapsed();
+    if let Some(failed) = reports.iter().find(|r| r.failed()) {
+        anyhow::bail!("{} failed during the benchmark: {}", failed.stack, failed.result);
+    }
+    let diffed = if diff {
+        let started = Instant::now();
+        let reviews = crate::diff::review_stacks(&session, 8).await?;
+        anyhow::ensure!(crate::review::exit_code(&reviews) == 0, "the unchanged app shows changes");
+        Some(started.elapsed())
+    } else {
+        None
+    };
+    Ok((deployed, diffed))
+}
+
+/// Runs each measurement `RUNS` times on fresh emulators and reports the median.
+async fn bench_deploy() -> Result<()> {
+    const RUNS: usize = 3;
+    let median = |mut times: Vec<Duration>| {
+        times.sort_unstable();
+        times[times.len() / 2]
+    };
+    let (mut one, mut four, mut diff) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        one.push(deploy_once(1, false).await?.0);
+        four.push(deploy_once(4, false).await?.0);
+        diff.push(deploy_once(3, true).await?.1.unwrap_or_default());
+    }
+    let (one, four, diff) = (median(one), median(four), median(diff));
+    println!(
+        "\ndeploy benchmark (median of {RUNS}; fresh moto server per run; empty function archives; concurrency 4)"
+    );
+    println!("{:<40}  {:>9}", "run", "seconds");
+    println!("{:<40}  {:>9.2}", "deploy --all, 1 region (3 stacks)", one.as_secs_f64());
+    println!("{:<40}  {:>9.2}", "deploy --all, 4 regions (9 stacks)", four.as_secs_f64());
+    println!("{:<40}  {:>9.2}", "4 regions / 1 region", four.as_secs_f64() / one.as_secs_f64());
+    println!("{:<40}  {:>9.2}", "diff --all, unchanged 3-region app", diff.as_secs_f64());
+    Ok(())
 }

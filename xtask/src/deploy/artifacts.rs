@@ -1,10 +1,30 @@
-//! The function zips a deployment uploads: built by `cargo xtask package`.
+//! The function zips a deployment uploads: built by `cargo xtask package`, or (where code never
+//! runs: emulator tests and benchmarks) valid empty archives.
 
 use super::params::Artifact;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use stacks::AppConfig;
+use stacks::app::FunctionKind;
+use std::path::Path;
+
+/// The smallest valid zip archive: an end-of-central-directory record and nothing else.
+const EMPTY_ZIP: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /// Packages every function for the config's architecture.
 pub fn artifacts_for_deploy(_config: &AppConfig) -> Result<Vec<Artifact>> {
     bail!("packaging is not wired in yet")
+}
+
+/// One empty archive per function under `dir`, keyed `functions/<crate>/empty-<tag>.zip`: for
+/// the emulator, which stores function code but never runs it.
+pub fn empty_archives(dir: &Path, tag: &str) -> Result<Vec<Artifact>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    FunctionKind::ALL
+        .iter()
+        .map(|kind| {
+            let path = dir.join(format!("{}-empty.zip", kind.crate_name()));
+            std::fs::write(&path, EMPTY_ZIP).with_context(|| format!("writing {}", path.display()))?;
+            Ok(Artifact { kind: *kind, path, key: format!("functions/{}/empty-{tag}.zip", kind.crate_name()) })
+        })
+        .collect()
 }

@@ -1,6 +1,6 @@
-//! `cargo xtask deploy`: bootstrap, upload, then every stack through a reviewed change set.
-//! Order: bootstrap stacks, the home region's data stack, then region stacks concurrently
-//! (bounded). In each phase every change set is created and reviewed first, then the approval
+//! `cargo xtask deploy`: every stack through a reviewed change set. Order: the bootstrap stacks
+//! and the home region's data stack, then the function zips, then the region stacks
+//! concurrently (bounded). In each phase every change set is created and reviewed first, then the approval
 //! gate runs, then approved change sets execute.
 
 pub mod approval;
@@ -94,8 +94,8 @@ impl DeployArgs {
     }
 }
 
-/// Deploys the session's regions: bootstrap everywhere, data in the home region (when targeted),
-/// then the region stacks, `concurrency` at a time.
+/// Deploys the session's regions: the bootstrap stacks and the home region's data stack (when
+/// targeted) first, then the function zips, then the region stacks, `concurrency` at a time.
 pub async fn deploy_regions(
     session: &Session,
     artifacts: &[Artifact],
@@ -103,25 +103,19 @@ pub async fn deploy_regions(
     concurrency: usize,
 ) -> Result<Vec<StackReport>> {
     let regions = &session.regions;
-    let bootstrap: Vec<&Stack> =
+    let mut foundation: Vec<&Stack> =
         regions.iter().map(|r| session.stack(StackPart::Bootstrap, r)).collect::<Result<_>>()?;
-    let mut reports = phase(session, &bootstrap, &[], approval, concurrency).await?;
+    let data = if regions.contains(&session.config.home) {
+        Some(session.stack(StackPart::Data, &session.config.home)?)
+    } else {
+        None
+    };
+    foundation.extend(data);
+    let mut reports = phase(session, &foundation, &[], approval, concurrency).await?;
     if reports.iter().any(StackReport::failed) {
         return Ok(reports);
     }
-    for region in regions {
-        let uploaded =
-            params::upload_artifacts(&session.aws, region, &session.assets_bucket(region), artifacts).await?;
-        println!("{region}: {uploaded} of {} function zips uploaded (the rest were already there)", artifacts.len());
-    }
-    if regions.contains(&session.config.home) {
-        let data = session.stack(StackPart::Data, &session.config.home)?;
-        let data_reports = phase(session, &[data], &[], approval, 1).await?;
-        let data_ok = !data_reports.iter().any(StackReport::failed);
-        reports.extend(data_reports);
-        if !data_ok {
-            return Ok(reports);
-        }
+    if let Some(data) = data {
         protect_data_stack(session, data).await?;
         if session.aws.is_emulated() {
             let data_template: serde_json::Value = serde_json::from_str(&data.body)?;
@@ -130,10 +124,29 @@ pub async fn deploy_regions(
             }
         }
     }
+    upload_everywhere(session, artifacts, concurrency).await?;
     let region_stacks: Vec<&Stack> =
         regions.iter().map(|r| session.stack(StackPart::Region, r)).collect::<Result<_>>()?;
     reports.extend(phase(session, &region_stacks, artifacts, approval, concurrency).await?);
     Ok(reports)
+}
+
+/// Uploads the function zips to every targeted region's assets bucket, regions in parallel.
+async fn upload_everywhere(session: &Session, artifacts: &[Artifact], concurrency: usize) -> Result<()> {
+    let uploads = stream::iter(&session.regions)
+        .map(|region| async move {
+            let bucket = session.assets_bucket(region);
+            let uploaded = params::upload_artifacts(&session.aws, region, &bucket, artifacts).await?;
+            println!(
+                "{region}: {uploaded} of {} function zips uploaded (the rest were already there)",
+                artifacts.len()
+            );
+            anyhow::Ok(())
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    uploads.into_iter().collect()
 }
 
 /// Plans every stack (concurrently), prints the reviews, asks for approval, executes.

@@ -7,8 +7,6 @@ use super::session::{RegionSelection, Session};
 use super::{StackReport, deploy_regions};
 use crate::testing::{TestEmulator, aws, emulator};
 use stacks::AppConfig;
-use stacks::app::FunctionKind;
-use std::path::PathBuf;
 
 /// A config for `app` in `regions` (the first is home), no DNS, both projection kinds.
 fn config(app: &str, regions: &[&str], retention_hours: u32) -> AppConfig {
@@ -22,19 +20,10 @@ fn config(app: &str, regions: &[&str], retention_hours: u32) -> AppConfig {
     AppConfig::from_toml("test.toml", &text).expect("valid test config")
 }
 
-/// Function zips for the tests: valid, empty zip archives (moto stores code, never runs it).
+/// Function zips for the tests: empty archives (moto stores code, never runs it).
 fn artifacts(app: &str) -> Vec<Artifact> {
     let dir = std::env::temp_dir().join(format!("kit-test-zips-{app}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let empty_zip: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    FunctionKind::ALL
-        .iter()
-        .map(|kind| {
-            let path: PathBuf = dir.join(format!("{}.zip", kind.crate_name()));
-            std::fs::write(&path, empty_zip).expect("write zip");
-            Artifact { kind: *kind, path, key: format!("functions/{}/{app}-test.zip", kind.crate_name()) }
-        })
-        .collect()
+    super::artifacts::empty_archives(&dir, app).expect("write test zips")
 }
 
 async fn session(emulator: &TestEmulator, config: AppConfig) -> Session {
