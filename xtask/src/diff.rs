@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use futures::stream::{self, StreamExt};
 use stacks::app::{FunctionKind, code_key_parameter};
 use stacks::{Stack, StackPart};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Flags of `cargo xtask diff`.
@@ -29,6 +29,11 @@ pub struct DiffArgs {
     /// Stacks reviewed at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Compare with the templates in this directory (an earlier `cargo xtask synth --out DIR`)
+    /// instead of the deployed stacks: no AWS call at all, replacements and dangers predicted
+    /// from the AWS resource schemas (e.g. in CI on a pull request, before any credentials).
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
 }
 
 impl DiffArgs {
@@ -39,9 +44,14 @@ impl DiffArgs {
 
     async fn diff(&self) -> Result<u8> {
         let started = Instant::now();
-        let session = Session::open(&self.aws, &self.selection).await?;
-        session.notes.iter().for_each(|note| eprintln!("{note}"));
-        let reviews = review_stacks(&session, self.concurrency).await?;
+        let reviews = match &self.against {
+            Some(dir) => review_against(&self.aws.config, &self.selection, dir)?,
+            None => {
+                let session = Session::open(&self.aws, &self.selection).await?;
+                session.notes.iter().for_each(|note| eprintln!("{note}"));
+                review_stacks(&session, self.concurrency).await?
+            }
+        };
         print!("{}", review::render::text(&reviews));
         if let Some(path) = &self.json {
             std::fs::write(path, serde_json::to_string_pretty(&reviews)?)
@@ -55,6 +65,25 @@ impl DiffArgs {
         eprintln!("reviewed {} stacks in {:.1} s (exit {code})", reviews.len(), started.elapsed().as_secs_f64());
         Ok(u8::try_from(code).unwrap_or(1))
     }
+}
+
+/// Offline: every stack of the selected regions against `<dir>/<stack>.template.json`.
+fn review_against(config_path: &Path, selection: &RegionSelection, dir: &Path) -> Result<Vec<StackReview>> {
+    let config = crate::synth::load_config(config_path)?;
+    let assembly = stacks::synthesize(&config).context("synthesizing the stacks")?;
+    let regions = crate::deploy::session::select(&config, selection)?;
+    let mut reviews = Vec::new();
+    for stack in assembly.stacks.iter().filter(|s| regions.contains(&s.region)) {
+        let path = dir.join(stack.template_file("json"));
+        let old: Option<serde_json::Value> = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?),
+            Err(_) => None,
+        };
+        let new: serde_json::Value = serde_json::from_str(&stack.body)?;
+        let params = Params::new();
+        reviews.push(review::review(&stack.name, &stack.region, None, old.as_ref(), &new, &params, &params));
+    }
+    Ok(reviews)
 }
 
 /// Every stack of the selected regions in deployment order, reviewed concurrently.

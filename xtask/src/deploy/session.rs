@@ -115,7 +115,8 @@ impl Session {
     }
 }
 
-fn select(config: &AppConfig, selection: &RegionSelection) -> Result<Vec<String>> {
+/// The configured regions the selection names, in config order.
+pub fn select(config: &AppConfig, selection: &RegionSelection) -> Result<Vec<String>> {
     if selection.all {
         return Ok(config.region_names().map(str::to_owned).collect());
     }
