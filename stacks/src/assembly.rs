@@ -2,6 +2,7 @@
 //! CDK tooling (`cdk ls --app DIR`) read the output directory.
 
 use crate::cfn::Template;
+use crate::cfn::template::canonical;
 use crate::cfn::validate::TemplateStats;
 use serde_json::{Map, Value, json};
 
@@ -93,6 +94,6 @@ impl Assembly {
                 (stack.name.clone(), artifact)
             })
             .collect();
-        json!({ "version": CLOUD_ASSEMBLY_SCHEMA_VERSION, "artifacts": artifacts })
+        canonical(json!({ "version": CLOUD_ASSEMBLY_SCHEMA_VERSION, "artifacts": artifacts }))
     }
 }

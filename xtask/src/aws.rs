@@ -102,6 +102,24 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
+    /// DynamoDB Streams in `region`.
+    pub fn dynamodb_streams(&self, region: &str) -> aws_sdk_dynamodbstreams::Client {
+        let config = aws_sdk_dynamodbstreams::config::Builder::from(&self.base).region(Region::new(region.to_owned()));
+        aws_sdk_dynamodbstreams::Client::from_conf(config.build())
+    }
+
+    /// Kinesis in `region`.
+    pub fn kinesis(&self, region: &str) -> aws_sdk_kinesis::Client {
+        let config = aws_sdk_kinesis::config::Builder::from(&self.base).region(Region::new(region.to_owned()));
+        aws_sdk_kinesis::Client::from_conf(config.build())
+    }
+
+    /// SQS in `region`.
+    pub fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::config::Builder::from(&self.base).region(Region::new(region.to_owned()));
+        aws_sdk_sqs::Client::from_conf(config.build())
+    }
+
     /// The account the credentials belong to.
     pub async fn account_id(&self) -> Result<String> {
         let config = aws_sdk_sts::config::Builder::from(&self.base).region(Region::from_static("us-east-1"));

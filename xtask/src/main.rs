@@ -10,6 +10,7 @@ mod destroy;
 mod diff;
 mod emulator;
 mod local;
+mod package;
 mod review;
 mod synth;
 mod test;
@@ -43,6 +44,8 @@ enum Command {
     /// Run the local AWS emulator (moto) on 127.0.0.1.
     #[command(subcommand)]
     Local(local::LocalCommand),
+    /// Build every function with cargo-lambda into content-hash-named bootstrap.zip files.
+    Package(package::PackageArgs),
     /// Measure the kit's own speed.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),
         Command::Local(command) => command.run().map(|()| 0),
+        Command::Package(args) => args.run().map(|()| 0),
         Command::Bench(command) => command.run().map(|()| 0),
         Command::Codegen(args) => args.run().map(|()| 0),
         Command::Test(args) => args.run().map(|()| 0),

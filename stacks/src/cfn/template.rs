@@ -25,11 +25,26 @@ pub trait Properties: std::fmt::Debug {
 impl<T: ResourceType> Properties for T {
     fn to_json(&self) -> serde_json::Value {
         // Typed L1 values only hold strings, numbers, lists and string-keyed maps.
-        serde_json::to_value(self).unwrap_or_default()
+        canonical(serde_json::to_value(self).unwrap_or_default())
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+/// `value` with every object's keys in sorted order, whatever order `serde_json::Map` keeps
+/// (it keeps insertion order when any crate in the build enables `preserve_order`): templates
+/// must not depend on which other crates are compiled alongside.
+pub fn canonical(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, canonical(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
     }
 }
 
@@ -325,5 +340,17 @@ impl Template {
     /// The template as a JSON value (for tests and YAML rendering).
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_sorts_keys_at_every_depth() {
+        let value = canonical(json!({"b": {"z": 1, "a": [{"y": 1, "x": 2}]}, "a": 0}));
+        assert_eq!(value.to_string(), r#"{"a":0,"b":{"a":[{"x":2,"y":1}],"z":1}}"#);
     }
 }

@@ -290,7 +290,8 @@ async fn protect_data_stack(session: &Session, data: &Stack) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(reports: &[StackReport], elapsed: Duration) {
+/// The closing table: one line per stack, failures with their reasons below.
+pub fn print_summary(reports: &[StackReport], elapsed: Duration) {
     let width = reports.iter().map(|r| r.stack.len()).max().unwrap_or(5).max(5);
     println!("\n{:<width$}  {:<15}  {:>7}  {:>9}  {:>8}  result", "stack", "region", "changes", "dangerous", "seconds");
     for r in reports {

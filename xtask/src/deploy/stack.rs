@@ -381,8 +381,11 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<
     }
 }
 
-/// A name unique per run: `kit-<unix milliseconds>`.
+/// A name unique per call: `kit-<unix milliseconds>-<counter>` (stacks planned in the same
+/// millisecond must not share a change set name; some endpoints key change sets by name).
 fn change_set_name() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
-    format!("kit-{millis}")
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("kit-{millis}-{n}")
 }
