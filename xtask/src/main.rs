@@ -5,6 +5,7 @@ mod aws;
 mod bench;
 mod bootstrap;
 mod codegen;
+mod demo;
 mod deploy;
 mod destroy;
 mod diff;
@@ -35,6 +36,8 @@ enum Command {
     /// Show what a deploy would change (change sets created, reviewed and deleted). Exit 0: no
     /// changes, 2: changes, 3: dangerous changes.
     Diff(diff::DiffArgs),
+    /// The whole kit locally, no AWS account: emulator, synth, deploy with review, smoke test.
+    Demo(demo::DemoArgs),
     /// Deploy through reviewed change sets: bootstrap, data (home region), region stacks.
     Deploy(deploy::DeployArgs),
     /// Deploy only the assets-bucket stacks.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Synth(args) => args.run().map(|()| 0),
         Command::Diff(args) => args.run(),
+        Command::Demo(args) => args.run().map(|()| 0),
         Command::Deploy(args) => args.run().map(|()| 0),
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),

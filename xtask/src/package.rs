@@ -110,7 +110,10 @@ fn build(root: &Path, arch: Arch) -> Result<()> {
     let venv_bin = root.join(".venv/bin");
     let cargo_lambda = venv_bin.join("cargo-lambda");
     if !cargo_lambda.exists() {
-        bail!("{} is missing: run .ci/setup, which installs the pinned cargo-lambda and ziglang", cargo_lambda.display());
+        bail!(
+            "{} is missing: run .ci/setup, which installs the pinned cargo-lambda and ziglang",
+            cargo_lambda.display()
+        );
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let path = std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&path)))
@@ -133,7 +136,8 @@ fn build(root: &Path, arch: Arch) -> Result<()> {
 fn write_zip(root: &Path, kind: FunctionKind) -> Result<BuiltZip> {
     let dir = root.join("target/lambda").join(kind.crate_name());
     let binary = dir.join("bootstrap");
-    let executable = std::fs::read(&binary).with_context(|| format!("reading {} (built by cargo lambda)", binary.display()))?;
+    let executable =
+        std::fs::read(&binary).with_context(|| format!("reading {} (built by cargo lambda)", binary.display()))?;
     let archive = zip_bootstrap(&executable)?;
     let digest: String = Sha256::digest(&archive).iter().map(|b| format!("{b:02x}")).collect();
     let name = format!("{}.zip", &digest[..HASH_PREFIX]);
@@ -145,13 +149,9 @@ fn write_zip(root: &Path, kind: FunctionKind) -> Result<BuiltZip> {
     }
     let path = dir.join(&name);
     std::fs::write(&path, &archive).with_context(|| format!("writing {}", path.display()))?;
-    std::fs::write(dir.join("bootstrap.zip"), &archive).with_context(|| format!("writing {}/bootstrap.zip", dir.display()))?;
-    Ok(BuiltZip {
-        kind,
-        path,
-        key: format!("functions/{}/{name}", kind.crate_name()),
-        bytes: archive.len() as u64,
-    })
+    std::fs::write(dir.join("bootstrap.zip"), &archive)
+        .with_context(|| format!("writing {}/bootstrap.zip", dir.display()))?;
+    Ok(BuiltZip { kind, path, key: format!("functions/{}/{name}", kind.crate_name()), bytes: archive.len() as u64 })
 }
 
 /// A zip holding `executable` as `bootstrap` (mode 755), with no time stamp that varies.

@@ -22,6 +22,9 @@ pub const EVENT_LOG_STREAM_PARAMETER: &str = "EventLogStreamArn";
 /// Parameter carrying the name of the region's assets bucket (from the bootstrap stack).
 pub const ASSETS_BUCKET_PARAMETER: &str = "AssetsBucketName";
 
+/// Logical ID of the publisher's mapping on the event log stream.
+pub const PUBLISHER_SUBSCRIPTION: &str = "PublisherSubscription";
+
 /// The routes of the HTTP API.
 pub const ROUTES: &[&str] = &["POST /tasks", "POST /tasks/{id}/commands", "GET /tasks/{id}", "GET /health"];
 
@@ -221,7 +224,7 @@ impl RegionStack<'_> {
             stream_arn: stream_arn.reference(),
             read_resource: regional_arn("dynamodb", &format!("table/{}/stream/*", event_log_table_name(app))),
         };
-        self.subscribe("PublisherSubscription", &publisher, source, publisher_filters(&self.region.name));
+        self.subscribe(PUBLISHER_SUBSCRIPTION, &publisher, source, publisher_filters(&self.region.name));
         self.dead_letter_queues.push(("PublisherConflicts".into(), conflicts.queue_name()));
         alarms::iterator_age(
             &mut self.template,

@@ -275,6 +275,12 @@ impl Template {
         self.resources.get_mut(&handle.id)?.properties.as_any_mut().downcast_mut::<T>()
     }
 
+    /// Removes a resource; returns whether it was there. References to it become dangling and
+    /// fail validation, so only remove what nothing refers to.
+    pub fn remove(&mut self, id: &str) -> bool {
+        self.resources.remove(id).is_some()
+    }
+
     /// Adds a parameter.
     pub fn parameter(&mut self, name: impl Into<String>, parameter: Parameter) -> ParameterRef {
         let name = name.into();

@@ -63,9 +63,8 @@ pub async fn run(session: &Session, region: &str, other: &str) -> Result<RegionS
     store.append(vec![store.append_put(&foreign)?]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
     let stream_arn = crate::deploy::params::replica_stream_arn(&session.aws, region, store.table(), region).await?;
-    let event = publisher::replay::table_stream_event(&session.aws.dynamodb_streams(region), &stream_arn)
-        .await?
-        .only_aggregates(&aggregates);
+    let mut event = publisher::replay::table_stream_event(&session.aws.dynamodb_streams(region), &stream_arn).await?;
+    publisher::replay::retain_aggregates(&mut event, &aggregates);
     let publisher = publisher_for(session, region, origin).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let (response, stats) = publisher.handle(&event, deadline, &mut SmallRng::from_os_rng()).await;
@@ -80,11 +79,7 @@ fn create(title: &str) -> Result<TaskCommand> {
     Ok(TaskCommand::Create { title: Title::parse(title)? })
 }
 
-async fn execute(
-    commands: &CommandService,
-    target: Target,
-    command: TaskCommand,
-) -> Result<domain::CommandOutcome> {
+async fn execute(commands: &CommandService, target: Target, command: TaskCommand) -> Result<domain::CommandOutcome> {
     let request = CommandRequest { command_id: uuid::Uuid::now_v7().to_string(), expected_version: None, command };
     Ok(commands.execute::<Task>(target, &request, OffsetDateTime::now_utc()).await?)
 }
@@ -107,7 +102,11 @@ fn foreign_event(other: &str) -> EventItem {
 }
 
 /// The publisher of `region`, wired like the Lambda function: its stream and conflicts queue.
-async fn publisher_for(session: &Session, region: &str, origin: Origin) -> Result<Publisher<KinesisSink, SqsConflicts>> {
+async fn publisher_for(
+    session: &Session,
+    region: &str,
+    origin: Origin,
+) -> Result<Publisher<KinesisSink, SqsConflicts>> {
     let stack = session.stack(StackPart::Region, region)?;
     let cfn = session.aws.cloudformation(region);
     let resources = cfn.list_stack_resources().stack_name(&stack.name).send().await?;
@@ -150,7 +149,12 @@ const MAX_READS_PER_SHARD: usize = 100;
 /// Every record's data on a Kinesis stream, shard by shard, oldest first.
 async fn kinesis_data(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> Result<Vec<Vec<u8>>> {
     use aws_sdk_kinesis::types::ShardIteratorType;
-    let shards = kinesis.list_shards().stream_name(stream).send().await.with_context(|| format!("listing shards of {stream}"))?;
+    let shards = kinesis
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .with_context(|| format!("listing shards of {stream}"))?;
     let mut data = Vec::new();
     for shard in shards.shards() {
         let iterator = kinesis

@@ -8,7 +8,8 @@ use crate::review::Params;
 use crate::synth::load_config;
 use anyhow::{Context, Result, bail};
 use stacks::app::{
-    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, assets_bucket_physical_name, event_log_table_name,
+    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, PUBLISHER_SUBSCRIPTION, assets_bucket_physical_name,
+    event_log_table_name,
 };
 use stacks::cfn::validate::MAX_TEMPLATE_BODY_BYTES;
 use stacks::{AppConfig, Assembly, Stack, StackPart};
@@ -64,7 +65,10 @@ impl Session {
                 );
             }
         }
-        let assembly = stacks::synthesize(&config).context("synthesizing the stacks")?;
+        let mut assembly = stacks::synthesize(&config).context("synthesizing the stacks")?;
+        if aws.is_emulated() {
+            notes.extend(without_publisher_mappings(&mut assembly));
+        }
         let account = aws.account_id().await?;
         let regions = select(&config, selection)?;
         Ok(Session { aws, config, assembly, account, regions, notes })
@@ -113,6 +117,26 @@ impl Session {
             parameters,
         })
     }
+}
+
+/// moto runs an event source mapping on a table stream by invoking the function (which it
+/// cannot) and then drops the stream's records, so against the emulator the publisher's mapping
+/// is left out and whoever needs the stream (the demo, tests) reads it and plays the mapping.
+fn without_publisher_mappings(assembly: &mut Assembly) -> Option<String> {
+    let mut removed = 0;
+    for stack in assembly.stacks.iter_mut().filter(|s| s.part == StackPart::Region) {
+        if stack.template.remove(PUBLISHER_SUBSCRIPTION) {
+            stack.body = stack.template.to_json();
+            removed += 1;
+        }
+    }
+    (removed > 0).then(|| {
+        format!(
+            "emulator: the publisher's stream mapping ({PUBLISHER_SUBSCRIPTION}) is left out of {removed} region \
+             stack(s): moto would consume the event log's stream by invoking a function it cannot run; the demo \
+             reads the stream and runs the publisher itself"
+        )
+    })
 }
 
 /// The configured regions the selection names, in config order.

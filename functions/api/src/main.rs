@@ -1,0 +1,41 @@
+//! Lambda entry point of the api: logs, SDK clients built once, the runtime loop.
+
+use api::{Api, Health};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use domain::idempotency::IdempotencyStore;
+use domain::runtime::{env_var, init_tracing, load_sdk_config};
+use domain::store::EventStore;
+use domain::{CommandService, Origin, ViewStore};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let config = load_sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let store = EventStore::new(dynamodb.clone(), env_var("EVENT_LOG_TABLE")?);
+    let api = Api {
+        commands: CommandService::new(
+            store.clone(),
+            IdempotencyStore::new(dynamodb.clone(), env_var("IDEMPOTENCY_TABLE")?),
+            Origin::from_env()?,
+        ),
+        views: std::env::var("READ_MODEL_TABLE").ok().filter(|t| !t.is_empty()).map(|t| ViewStore::new(dynamodb, t)),
+        health: Health {
+            store,
+            streams: aws_sdk_dynamodbstreams::Client::new(&config),
+            stream_arn: env_var("EVENT_LOG_STREAM_ARN")?,
+            ssm: aws_sdk_ssm::Client::new(&config),
+            drill_parameter: env_var("DRILL_PARAMETER")?,
+        },
+    };
+    let api = &api;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+        let span = tracing::info_span!("request", request_id = %event.context.request_id);
+        let response = api.handle(&event.payload, OffsetDateTime::now_utc()).instrument(span).await;
+        Ok::<ApiGatewayV2httpResponse, Error>(response)
+    }))
+    .await
+}

@@ -1,0 +1,154 @@
+//! The Task read model (`<app>-view-<projection>`, hash key `AggregateTypeAndId`): written by the
+//! view projector with a version condition, read by the api.
+
+use crate::aggregate::{Aggregate, Folded};
+use crate::error::DomainError;
+use crate::idempotency::is_conditional_failure;
+use crate::item::{AGGREGATE_KEY, AttributeMap, aggregate_key, required_number, required_string};
+use crate::task::Task;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A task as clients read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskView {
+    /// The task id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Whether it is done.
+    pub completed: bool,
+    /// The sequence of the last applied event.
+    pub version: u64,
+    /// When it was created.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+}
+
+impl TaskView {
+    /// The view of a folded task.
+    pub fn from_folded(id: &str, folded: &Folded<Task>) -> Self {
+        TaskView {
+            id: id.to_owned(),
+            title: folded.state.title.clone(),
+            completed: folded.state.completed,
+            version: folded.version,
+            created_at: folded.state.created_at.clone(),
+            updated_at: folded.state.updated_at.clone(),
+        }
+    }
+
+    /// The folded state this view stores, to apply further events to.
+    pub fn to_folded(&self) -> Folded<Task> {
+        Folded {
+            state: Task {
+                title: self.title.clone(),
+                completed: self.completed,
+                created_at: self.created_at.clone(),
+                updated_at: self.updated_at.clone(),
+            },
+            version: self.version,
+        }
+    }
+
+    /// The item PutItem writes.
+    pub fn to_sdk(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (AGGREGATE_KEY.to_owned(), AttributeValue::S(aggregate_key(Task::TYPE, &self.id))),
+            ("Version".to_owned(), AttributeValue::N(self.version.to_string())),
+            ("Title".to_owned(), AttributeValue::S(self.title.clone())),
+            ("Completed".to_owned(), AttributeValue::Bool(self.completed)),
+            ("CreatedAt".to_owned(), AttributeValue::S(self.created_at.clone())),
+            ("UpdatedAt".to_owned(), AttributeValue::S(self.updated_at.clone())),
+        ])
+    }
+
+    /// Reads a stored view.
+    pub fn from_sdk(item: &HashMap<String, AttributeValue>) -> Result<Self, DomainError> {
+        let key = required_string(item, AGGREGATE_KEY)?;
+        let id =
+            key.strip_prefix("Task#").ok_or_else(|| DomainError::malformed("task view", format!("key {key:?}")))?;
+        let completed = match item.get("Completed") {
+            Some(AttributeValue::Bool(b)) => *b,
+            _ => return Err(DomainError::malformed("task view", "Completed is missing")),
+        };
+        Ok(TaskView {
+            id: id.to_owned(),
+            title: required_string(item, "Title")?.to_owned(),
+            completed,
+            version: required_number(item, "Version")?,
+            created_at: item.string("CreatedAt").unwrap_or_default().to_owned(),
+            updated_at: item.string("UpdatedAt").unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+/// The read-model table.
+#[derive(Debug, Clone)]
+pub struct ViewStore {
+    client: Client,
+    table: String,
+}
+
+impl ViewStore {
+    /// The store over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        ViewStore { client, table: table.into() }
+    }
+
+    /// The view of task `id`; `consistent` for the projector, which must see its own writes.
+    pub async fn get(&self, id: &str, consistent: bool) -> Result<Option<TaskView>, DomainError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(consistent)
+            .key(AGGREGATE_KEY, AttributeValue::S(aggregate_key(Task::TYPE, id)))
+            .send()
+            .await
+            .map_err(|e| DomainError::from_sdk("GetItem", &e))?;
+        output.item.as_ref().map(TaskView::from_sdk).transpose()
+    }
+
+    /// Writes `view` only if the stored version is still `previous` (absent for 0). Returns
+    /// false when another writer got there first.
+    pub async fn put_if_version(&self, view: &TaskView, previous: u64) -> Result<bool, DomainError> {
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(view.to_sdk()));
+        let request = if previous == 0 {
+            request.condition_expression("attribute_not_exists(#k)").expression_attribute_names("#k", AGGREGATE_KEY)
+        } else {
+            request
+                .condition_expression("#v = :previous")
+                .expression_attribute_names("#v", "Version")
+                .expression_attribute_values(":previous", AttributeValue::N(previous.to_string()))
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(DomainError::from_sdk("PutItem", &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_view_round_trips_through_its_item() {
+        let view = TaskView {
+            id: "t-1".into(),
+            title: "Buy milk".into(),
+            completed: true,
+            version: 4,
+            created_at: "2026-01-02T03:04:05.678Z".into(),
+            updated_at: "2026-01-02T03:04:09.000Z".into(),
+        };
+        assert_eq!(TaskView::from_sdk(&view.to_sdk()).unwrap(), view);
+        assert_eq!(TaskView::from_folded("t-1", &view.to_folded()), view);
+    }
+}

@@ -1,0 +1,20 @@
+//! The publisher function: the event log's DynamoDB stream → the regional Kinesis stream.
+//! [`handler`] classifies and reports, [`waves`] publishes in per-aggregate order, [`sink`]
+//! abstracts Kinesis and SQS so tests can inject faults.
+
+pub mod handler;
+pub mod replay;
+pub mod sink;
+pub mod waves;
+
+pub use handler::{Publisher, Stats};
+pub use sink::{ConflictSink, EntryResult, KinesisSink, OutgoingRecord, RecordSink, SqsConflicts};
+pub use waves::WaveSettings;
+
+/// `Instant` of an invocation's deadline (`Context::deadline`, epoch milliseconds).
+pub fn deadline_instant(deadline_epoch_ms: u64) -> tokio::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    tokio::time::Instant::now() + std::time::Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
+}
