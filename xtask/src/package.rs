@@ -34,6 +34,30 @@ impl Arch {
             Arch::X86_64 => "--x86-64",
         }
     }
+
+    /// The Rust target Lambda runs.
+    fn rust_target(self) -> &'static str {
+        match self {
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+            Arch::X86_64 => "x86_64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// Installs the Rust standard library for `arch` when the toolchain lacks it (a fresh machine
+/// has only the host's).
+fn ensure_rust_target(arch: Arch) -> Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let target = arch.rust_target();
+    if installed.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == target)) {
+        return Ok(());
+    }
+    println!("== rustup target add {target}");
+    let status = Command::new("rustup").args(["target", "add", target]).status().context("running rustup")?;
+    if !status.success() {
+        bail!("rustup target add {target} failed; install the target, or run the demo with --empty-archives");
+    }
+    Ok(())
 }
 
 impl From<Architecture> for Arch {
@@ -115,6 +139,7 @@ fn build(root: &Path, arch: Arch) -> Result<()> {
             cargo_lambda.display()
         );
     }
+    ensure_rust_target(arch)?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     let path = std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&path)))
         .context("building PATH with the venv first")?;

@@ -42,6 +42,7 @@ fn canned_api() -> Api {
             stream_arn: "arn:aws:dynamodb:us-east-1:123456789012:table/orders-events/stream/x".into(),
             ssm: aws_sdk_ssm::Client::new(&config),
             drill_parameter: "/orders/drill/us-east-1".into(),
+            check_timeout: api::health::CHECK_TIMEOUT,
         },
     }
 }

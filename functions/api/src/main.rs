@@ -29,6 +29,7 @@ async fn main() -> Result<(), Error> {
             stream_arn: env_var("EVENT_LOG_STREAM_ARN")?,
             ssm: aws_sdk_ssm::Client::new(&config),
             drill_parameter: env_var("DRILL_PARAMETER")?,
+            check_timeout: api::health::CHECK_TIMEOUT,
         },
     };
     let api = &api;

@@ -48,6 +48,7 @@ async fn setup() -> (Api, ViewStore, String) {
             stream_arn: stream_arn.clone(),
             ssm: aws::ssm(),
             drill_parameter: unique("/drill"),
+            check_timeout: Duration::from_secs(20),
         },
     };
     (api, views, stream_arn)
