@@ -2,6 +2,7 @@
 //! replica stream, the projectors, the HTTP API, Route53 health check and record, and alarms.
 
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
+use crate::cfn::template::canonical;
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
 use crate::constructs::event_log::ORIGIN_REGION;
@@ -68,9 +69,12 @@ pub fn code_key_parameter(kind: FunctionKind) -> String {
 /// The publisher's filter patterns for `region`: this region's new events, and this region's
 /// events overwritten by another region's concurrent write (reported as conflicts).
 pub fn publisher_filters(region: &str) -> Vec<String> {
+    // Sorted keys, so the pattern text does not depend on serde_json's features in this build.
     vec![
-        json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {ORIGIN_REGION: {"S": [region]}}}}).to_string(),
-        json!({"eventName": ["MODIFY"], "dynamodb": {"OldImage": {ORIGIN_REGION: {"S": [region]}}}}).to_string(),
+        canonical(json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {ORIGIN_REGION: {"S": [region]}}}}))
+            .to_string(),
+        canonical(json!({"eventName": ["MODIFY"], "dynamodb": {"OldImage": {ORIGIN_REGION: {"S": [region]}}}}))
+            .to_string(),
     ]
 }
 
