@@ -149,11 +149,14 @@ pub async fn plan(cfn: &Client, target: StackTarget, state: &StackState) -> Resu
         StackState::Deployed { .. } => (ChangeSetType::Update, deployed(cfn, &target.name).await?),
         StackState::New { .. } | StackState::FailedCreation { .. } => (ChangeSetType::Create, (None, Params::new())),
     };
-    let name = change_set_name();
-    let created = create_change_set(cfn, &target, &name, kind.clone()).await?;
-    let result = match created {
-        Created::Yes => wait_for_change_set(cfn, &target.name, &name).await?,
-        Created::NoChanges => ChangeSetResult::NoChanges { created: false },
+    let created = create_change_set(cfn, &target, &change_set_name(), kind.clone()).await?;
+    // From here on the change set is addressed by its ARN, which no other change set shares.
+    let (name, result) = match created {
+        Created::Yes(id) => {
+            let result = wait_for_change_set(cfn, &target.name, &id).await?;
+            (id, result)
+        }
+        Created::NoChanges => (String::new(), ChangeSetResult::NoChanges { created: false }),
     };
     let cfn_changes = match result {
         ChangeSetResult::NoChanges { created } => {
@@ -196,7 +199,8 @@ pub async fn plan(cfn: &Client, target: StackTarget, state: &StackState) -> Resu
 
 /// Whether `CreateChangeSet` made a change set.
 enum Created {
-    Yes,
+    /// It did; its ARN.
+    Yes(String),
     /// Some endpoints (moto) refuse the request outright when nothing would change.
     NoChanges,
 }
@@ -221,7 +225,7 @@ async fn create_change_set(cfn: &Client, target: &StackTarget, name: &str, kind:
         None => request.template_body(&target.body),
     };
     match request.send().await {
-        Ok(_) => Ok(Created::Yes),
+        Ok(output) => Ok(Created::Yes(output.id().unwrap_or(name).to_owned())),
         Err(error) if error.as_service_error().and_then(|e| e.meta().message()).is_some_and(is_no_changes) => {
             Ok(Created::NoChanges)
         }
@@ -356,13 +360,33 @@ async fn discard_change_set(cfn: &Client, stack: &str, name: &str, kind: &Change
 
 /// Deletes `stack` if it exists only as the shell of an unexecuted `CREATE` change set.
 async fn delete_review_stack(cfn: &Client, stack: &str) -> Result<()> {
-    if status(cfn, stack).await? == Some(StackStatus::ReviewInProgress) {
-        let remaining = cfn.list_change_sets().stack_name(stack).send().await?;
-        if remaining.summaries().is_empty() {
-            cfn.delete_stack().stack_name(stack).send().await.with_context(|| format!("deleting empty {stack}"))?;
-        }
+    if status(cfn, stack).await? == Some(StackStatus::ReviewInProgress) && change_sets_of(cfn, stack).await?.is_empty()
+    {
+        cfn.delete_stack().stack_name(stack).send().await.with_context(|| format!("deleting empty {stack}"))?;
     }
     Ok(())
+}
+
+/// The ids of the change sets that belong to `stack`, across pages. Some endpoints (moto) list
+/// every change set of the region whatever stack is asked for, so the list is filtered by stack.
+pub async fn change_sets_of(cfn: &Client, stack: &str) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        let output = cfn
+            .list_change_sets()
+            .stack_name(stack)
+            .set_next_token(token)
+            .send()
+            .await
+            .with_context(|| format!("listing the change sets of {stack}"))?;
+        let own = output.summaries().iter().filter(|s| s.stack_name() == Some(stack));
+        ids.extend(own.map(|s| s.change_set_id().or(s.change_set_name()).unwrap_or_default().to_owned()));
+        token = output.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(ids);
+        }
+    }
 }
 
 /// Deletes a change set; one that is already gone is fine.
@@ -381,11 +405,12 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<
     }
 }
 
-/// A name unique per call: `kit-<unix milliseconds>-<counter>` (stacks planned in the same
-/// millisecond must not share a change set name; some endpoints key change sets by name).
+/// A name unique per call: `kit-<unix milliseconds>-<process id>-<counter>`. Some endpoints
+/// (moto) find a change set by name across every stack of a region, so two runs at once, or
+/// two stacks planned in the same millisecond, must not share one.
 fn change_set_name() -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("kit-{millis}-{n}")
+    format!("kit-{millis}-{}-{n}", std::process::id())
 }
