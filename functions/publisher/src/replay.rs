@@ -1,7 +1,8 @@
 //! Reads an event-log replica's stream the way Lambda's event source mapping delivers it: every
 //! record, oldest first per shard, shaped as a DynamoDB event for [`crate::Publisher::handle`].
 //! For where no mapping runs: the local emulator (the demo and the tests) and re-driving records
-//! by shard and sequence number after a failure.
+//! by shard and sequence number after a failure. [`kinesis_records`] reads back what was
+//! published.
 
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_sdk_dynamodbstreams::Client;
@@ -18,12 +19,12 @@ const MAX_READS_PER_SHARD: usize = 1_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// A DynamoDB Streams call failed.
-    #[error("{operation} on {stream_arn} failed: {message}")]
+    #[error("{operation} on {stream} failed: {message}")]
     Call {
         /// The API operation.
         operation: &'static str,
-        /// The stream.
-        stream_arn: String,
+        /// The stream's ARN or name.
+        stream: String,
         /// What the service said.
         message: String,
     },
@@ -69,12 +70,59 @@ pub async fn stream_records(client: &Client, stream_arn: &str) -> Result<Vec<Val
     Ok(records)
 }
 
+/// One record read back from a Kinesis stream.
+#[derive(Debug, Clone)]
+pub struct PublishedRecord {
+    /// Partition key.
+    pub partition_key: String,
+    /// Sequence number.
+    pub sequence_number: String,
+    /// The data.
+    pub data: Vec<u8>,
+}
+
+/// Every record of Kinesis stream `stream` (name), oldest first per shard.
+pub async fn kinesis_records(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Result<Vec<PublishedRecord>, ReplayError> {
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    let listed = client.list_shards().stream_name(stream).send().await.map_err(failed("ListShards", stream))?;
+    let mut records = Vec::new();
+    for shard in listed.shards() {
+        let iterator = client
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .map_err(failed("GetShardIterator", stream))?;
+        let mut next = iterator.shard_iterator;
+        for _ in 0..MAX_READS_PER_SHARD {
+            let Some(current) = next.take() else { break };
+            let page =
+                client.get_records().shard_iterator(current).send().await.map_err(failed("GetRecords", stream))?;
+            if page.records.is_empty() {
+                break;
+            }
+            records.extend(page.records.into_iter().map(|r| PublishedRecord {
+                partition_key: r.partition_key,
+                sequence_number: r.sequence_number,
+                data: r.data.into_inner(),
+            }));
+            next = page.next_shard_iterator;
+        }
+    }
+    Ok(records)
+}
+
 /// Turns an SDK error of `operation` into a [`ReplayError`] with the service's full message.
-fn failed<E: std::error::Error>(operation: &'static str, stream_arn: &str) -> impl FnOnce(E) -> ReplayError {
-    let stream_arn = stream_arn.to_owned();
+fn failed<E: std::error::Error>(operation: &'static str, stream: &str) -> impl FnOnce(E) -> ReplayError {
+    let stream = stream.to_owned();
     move |error| ReplayError::Call {
         operation,
-        stream_arn,
+        stream,
         message: aws_sdk_dynamodbstreams::error::DisplayErrorContext(&error).to_string(),
     }
 }

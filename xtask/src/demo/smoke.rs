@@ -132,48 +132,13 @@ async fn read_back(
     stream: &str,
     aggregates: &BTreeSet<String>,
 ) -> Result<Vec<(String, u64, String)>> {
-    let records = kinesis_data(&aws.kinesis(region), stream).await?;
+    let records = publisher::replay::kinesis_records(&aws.kinesis(region), stream).await?;
     let mut seen = Vec::new();
-    for data in records {
-        let event = DomainEvent::parse(&data).context("a record on the stream is not a domain event")?;
+    for record in records {
+        let event = DomainEvent::parse(&record.data).context("a record on the stream is not a domain event")?;
         if aggregates.contains(&event.aggregate_id) {
             seen.push((event.aggregate_id, event.sequence, event.origin_region));
         }
     }
     Ok(seen)
-}
-
-/// Upper bound on GetRecords calls per shard while reading a stream back.
-const MAX_READS_PER_SHARD: usize = 100;
-
-/// Every record's data on a Kinesis stream, shard by shard, oldest first.
-async fn kinesis_data(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> Result<Vec<Vec<u8>>> {
-    use aws_sdk_kinesis::types::ShardIteratorType;
-    let shards = kinesis
-        .list_shards()
-        .stream_name(stream)
-        .send()
-        .await
-        .with_context(|| format!("listing shards of {stream}"))?;
-    let mut data = Vec::new();
-    for shard in shards.shards() {
-        let iterator = kinesis
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await?;
-        let mut next = iterator.shard_iterator().map(str::to_owned);
-        for _ in 0..MAX_READS_PER_SHARD {
-            let Some(current) = next.take() else { break };
-            let page = kinesis.get_records().shard_iterator(current).send().await?;
-            data.extend(page.records().iter().map(|r| r.data().as_ref().to_vec()));
-            if page.records().is_empty() || page.millis_behind_latest() == Some(0) {
-                break;
-            }
-            next = page.next_shard_iterator().map(str::to_owned);
-        }
-    }
-    Ok(data)
 }
