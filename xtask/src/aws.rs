@@ -77,11 +77,6 @@ impl Aws {
         self.emulated
     }
 
-    /// The endpoint override, if any.
-    pub fn endpoint(&self) -> Option<&str> {
-        self.base.endpoint_url()
-    }
-
     /// CloudFormation in `region`.
     pub fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
         let config = aws_sdk_cloudformation::config::Builder::from(&self.base).region(Region::new(region.to_owned()));

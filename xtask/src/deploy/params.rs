@@ -67,10 +67,9 @@ pub async fn upload_template(aws: &Aws, region: &str, bucket: &str, stack: &str,
         .send()
         .await
         .with_context(|| format!("uploading the template of {stack} to s3://{bucket}"))?;
-    Ok(match aws.endpoint() {
-        Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
-        None => format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"),
-    })
+    // The same URL against an emulator: moto takes the bucket and key from it and reads its own
+    // store (it fetches nothing), and an endpoint URL would not parse as an S3 location there.
+    Ok(format!("https://{bucket}.s3.{region}.amazonaws.com/{key}"))
 }
 
 /// The stream ARN of `table`'s replica in `region`, once that replica is ACTIVE.

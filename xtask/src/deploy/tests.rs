@@ -10,13 +10,20 @@ use stacks::AppConfig;
 
 /// A config for `app` in `regions` (the first is home), no DNS, both projection kinds.
 fn config(app: &str, regions: &[&str], retention_hours: u32) -> AppConfig {
+    with_views(app, regions, retention_hours, &["task-view"])
+}
+
+/// [`config`] with a read-model projection per name in `views`.
+fn with_views(app: &str, regions: &[&str], retention_hours: u32, views: &[&str]) -> AppConfig {
     let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", regions[0]);
     for region in regions {
         text.push_str(&format!("\n[[region]]\nname = \"{region}\"\n"));
     }
     text.push_str(&format!("\n[stream]\nretention_hours = {retention_hours}\n"));
     text.push_str("\n[[projection]]\nname = \"audit\"\nkind = \"s3-audit\"\n");
-    text.push_str("\n[[projection]]\nname = \"task-view\"\nkind = \"read-model\"\n");
+    for view in views {
+        text.push_str(&format!("\n[[projection]]\nname = \"{view}\"\nkind = \"read-model\"\n"));
+    }
     AppConfig::from_toml("test.toml", &text).expect("valid test config")
 }
 
@@ -131,5 +138,31 @@ async fn replacing_the_kinesis_stream_is_dangerous_and_refused_without_approval(
     let report = reports.iter().find(|r| r.stack == name).expect("region report");
     assert!(report.dangerous && report.result.starts_with("refused"), "{report:?}");
     assert_eq!(physical(cfn, name).await, stream_before, "the stream was not touched");
+    assert_no_stray_change_sets(&session).await;
+}
+
+#[tokio::test]
+async fn a_template_over_the_body_limit_is_uploaded_and_deployed_by_url() {
+    let emulator = emulator();
+    let app = "big1";
+    let config = with_views(app, &["eu-west-1"], 24, &["view-a", "view-b", "view-c", "view-d"]);
+    let session = session(&emulator, config).await;
+    let name = format!("{app}-region-eu-west-1");
+    let body = &session.assembly.stack(&name).expect("region stack").body;
+    assert!(body.len() > 51_200, "the region stack must exceed TemplateBody's limit: {} bytes", body.len());
+    let artifacts = artifacts(app);
+    let reports = deploy_regions(&session, &artifacts, &never(), 4).await.expect("deploy");
+    assert!(reports.iter().all(|r| r.result == "created"), "{:#?}", results(&reports));
+
+    let cfn = session.aws.cloudformation("eu-west-1");
+    let deployed = cfn.get_template().stack_name(&name).send().await.expect("deployed template");
+    let deployed: serde_json::Value = serde_json::from_str(deployed.template_body().unwrap_or_default()).expect("JSON");
+    assert_eq!(deployed, serde_json::from_str::<serde_json::Value>(body).expect("JSON"), "CloudFormation read it all");
+    let listed = session.aws.s3("eu-west-1").list_objects_v2().bucket(session.assets_bucket("eu-west-1"));
+    let listed = listed.prefix(format!("templates/{name}/")).send().await.expect("list templates");
+    assert_eq!(listed.contents().len(), 1, "the template is in the assets bucket");
+
+    let again = deploy_regions(&session, &artifacts, &never(), 4).await.expect("redeploy");
+    assert!(again.iter().all(|r| r.result == "no changes"), "{:#?}", results(&again));
     assert_no_stray_change_sets(&session).await;
 }
