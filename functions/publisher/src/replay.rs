@@ -18,7 +18,7 @@ const MAX_READS_PER_SHARD: usize = 1_000;
 /// Why a stream could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// A DynamoDB Streams call failed.
+    /// A DynamoDB Streams or Kinesis call failed.
     #[error("{operation} on {stream} failed: {message}")]
     Call {
         /// The API operation.

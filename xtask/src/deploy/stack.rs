@@ -360,17 +360,15 @@ async fn discard_change_set(cfn: &Client, stack: &str, name: &str, kind: &Change
 
 /// Deletes `stack` if it exists only as the shell of an unexecuted `CREATE` change set.
 async fn delete_review_stack(cfn: &Client, stack: &str) -> Result<()> {
-    if status(cfn, stack).await? == Some(StackStatus::ReviewInProgress) && change_sets_of(cfn, stack).await?.is_empty()
-    {
+    if status(cfn, stack).await? == Some(StackStatus::ReviewInProgress) && !has_change_sets(cfn, stack).await? {
         cfn.delete_stack().stack_name(stack).send().await.with_context(|| format!("deleting empty {stack}"))?;
     }
     Ok(())
 }
 
-/// The ids of the change sets that belong to `stack`, across pages. Some endpoints (moto) list
-/// every change set of the region whatever stack is asked for, so the list is filtered by stack.
-pub async fn change_sets_of(cfn: &Client, stack: &str) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
+/// Whether `stack` has a change set, across pages. Some endpoints (moto) list every change set of
+/// the region whatever stack is asked for, so only those naming `stack` count.
+async fn has_change_sets(cfn: &Client, stack: &str) -> Result<bool> {
     let mut token = None;
     loop {
         let output = cfn
@@ -380,11 +378,12 @@ pub async fn change_sets_of(cfn: &Client, stack: &str) -> Result<Vec<String>> {
             .send()
             .await
             .with_context(|| format!("listing the change sets of {stack}"))?;
-        let own = output.summaries().iter().filter(|s| s.stack_name() == Some(stack));
-        ids.extend(own.map(|s| s.change_set_id().or(s.change_set_name()).unwrap_or_default().to_owned()));
+        if output.summaries().iter().any(|s| s.stack_name() == Some(stack)) {
+            return Ok(true);
+        }
         token = output.next_token().map(str::to_owned);
         if token.is_none() {
-            return Ok(ids);
+            return Ok(false);
         }
     }
 }
