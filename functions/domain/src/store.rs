@@ -43,19 +43,24 @@ impl EventStore {
         &self.table
     }
 
+    /// A consistent Query for the items of `aggregate_key`, in sequence order.
+    fn query_aggregate(&self, aggregate_key: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", AGGREGATE_KEY)
+            .expression_attribute_values(":k", AttributeValue::S(aggregate_key.to_owned()))
+    }
+
     /// Every event of `aggregate_key`, in sequence order (consistent read, all pages).
     pub async fn load(&self, aggregate_key: &str) -> Result<Vec<EventItem>, DomainError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
             let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", AGGREGATE_KEY)
-                .expression_attribute_values(":k", AttributeValue::S(aggregate_key.to_owned()))
+                .query_aggregate(aggregate_key)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -73,13 +78,7 @@ impl EventStore {
     /// The highest sequence of `aggregate_key` (0 if none), read consistently.
     pub async fn latest_sequence(&self, aggregate_key: &str) -> Result<u64, DomainError> {
         let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("#k = :k")
-            .expression_attribute_names("#k", AGGREGATE_KEY)
-            .expression_attribute_values(":k", AttributeValue::S(aggregate_key.to_owned()))
+            .query_aggregate(aggregate_key)
             .scan_index_forward(false)
             .limit(1)
             .send()
