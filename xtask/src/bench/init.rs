@@ -52,7 +52,14 @@ fn build_release(root: &Path) -> Result<()> {
     let hello = vec!["build", "--release", "--package", "local", "--bin", HELLO_WORLD];
     for args in [functions, hello] {
         println!("== cargo {}", args.join(" "));
-        let status = Command::new(&cargo).current_dir(root).args(&args).status().context("running cargo")?;
+        // `cargo xtask` runs with its own CARGO_MANIFEST_DIR, which ring's build script watches:
+        // passing it on would rebuild ring (and relink everything) after any plain `cargo build`.
+        let status = Command::new(&cargo)
+            .current_dir(root)
+            .env_remove("CARGO_MANIFEST_DIR")
+            .args(&args)
+            .status()
+            .context("running cargo")?;
         if !status.success() {
             bail!("cargo {} failed ({status})", args.join(" "));
         }
