@@ -27,12 +27,16 @@ pub enum BenchCommand {
     /// this machine), host each through the local Runtime API, and time process start to the
     /// first `/next` and to the answer of a first event against a fresh emulator.
     Init {
-        /// Cold starts per function (medians want at least 7).
-        #[arg(long, default_value_t = 9)]
+        /// Cold starts per function (at least 7; more on a busy machine).
+        #[arg(long, default_value_t = 21)]
         runs: usize,
         /// Use the binaries already in target/release instead of building them.
         #[arg(long)]
         no_build: bool,
+        /// Measure the binaries in this directory (each function's and `hello-world`, e.g. a
+        /// copy of an earlier build) instead of building; implies --no-build.
+        #[arg(long)]
+        binaries: Option<std::path::PathBuf>,
     },
 }
 
@@ -42,7 +46,7 @@ impl BenchCommand {
         match self {
             BenchCommand::Synth { iterations } => bench_synth(*iterations),
             BenchCommand::Deploy => crate::runtime()?.block_on(bench_deploy()),
-            BenchCommand::Init { runs, no_build } => init::run(*runs, !no_build),
+            BenchCommand::Init { runs, no_build, binaries } => init::run(*runs, !no_build, binaries.clone()),
         }
     }
 }

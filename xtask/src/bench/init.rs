@@ -31,13 +31,19 @@ struct Sample {
     first_event: Duration,
 }
 
-/// Builds (unless `build` is false) and measures `runs` cold starts of each function.
-pub fn run(runs: usize, build: bool) -> Result<()> {
+/// Builds (unless `build` is false or `binaries` names a directory of prebuilt ones) and
+/// measures `runs` cold starts of each function.
+pub fn run(runs: usize, build: bool, binaries: Option<PathBuf>) -> Result<()> {
     let root = workspace_root();
-    if build {
-        build_release(&root)?;
-    }
-    let binaries = target_dir(&root).join("release");
+    let binaries = match binaries {
+        Some(dir) => dir,
+        None => {
+            if build {
+                build_release(&root)?;
+            }
+            target_dir(&root).join("release")
+        }
+    };
     crate::runtime()?.block_on(measure(&root, &binaries, runs.max(1)))
 }
 
@@ -115,6 +121,7 @@ async fn measure(root: &Path, binaries: &Path, runs: usize) -> Result<()> {
     }
     host.shutdown().await;
     let load_after = load_average();
+    println!("\nbinaries: {}", binaries.display());
     print_report(&probes, &samples, binaries, runs, (load_before, load_after));
     Ok(())
 }
