@@ -29,6 +29,9 @@ struct Sample {
     first_invocation: Duration,
     /// The first event alone: delivered to answered.
     first_event: Duration,
+    /// A second event in the same, now warm, environment: what the first would cost without
+    /// the set-up a function leaves to its first request.
+    warm_event: Duration,
 }
 
 /// Builds (unless `build` is false or `binaries` names a directory of prebuilt ones) and
@@ -126,21 +129,27 @@ async fn measure(root: &Path, binaries: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
-/// One cold start: a new environment, the first event, its answer checked, the environment
-/// stopped.
+/// One cold start: a new environment, the first event and a second one, their answers checked,
+/// the environment stopped.
 async fn cold_start(host: &Host, probe: &Probe, run: usize) -> Result<Sample> {
-    let invocation = host
-        .invoke(probe.name, probe.event(run)?)
-        .await
-        .with_context(|| format!("first invocation of {} (logs in target/bench-init/)", probe.name))?;
-    probe.check(&invocation.response).with_context(|| format!("first invocation of {}", probe.name))?;
+    let first = invoke(host, probe, run, "first").await?;
+    let cold = first.timings.cold_start.context("the first invocation found a warm environment")?;
+    let second = invoke(host, probe, run, "second").await?;
+    anyhow::ensure!(second.timings.cold_start.is_none(), "the second invocation of {} started cold", probe.name);
     host.retire_idle(probe.name).await?;
-    let cold = invocation.timings.cold_start.context("the invocation found a warm environment")?;
     Ok(Sample {
         init: cold.init(),
-        first_invocation: invocation.timings.completed.duration_since(cold.spawned),
-        first_event: invocation.timings.handler(),
+        first_invocation: first.timings.completed.duration_since(cold.spawned),
+        first_event: first.timings.handler(),
+        warm_event: second.timings.handler(),
     })
+}
+
+async fn invoke(host: &Host, probe: &Probe, run: usize, which: &str) -> Result<local::Invocation> {
+    let context = || format!("{which} invocation of {} (logs in target/bench-init/)", probe.name);
+    let invocation = host.invoke(probe.name, probe.event(run)?).await.with_context(context)?;
+    probe.check(&invocation.response).with_context(context)?;
+    Ok(invocation)
 }
 
 /// (median, min, max) in milliseconds.
@@ -168,22 +177,33 @@ fn print_report(probes: &[Probe], samples: &[Vec<Sample>], binaries: &Path, runs
         println!("(fewer than {MIN_RUNS} runs: the medians are only indicative)");
     }
     println!("init = process start to the first GET /next; first invocation = process start to the answer of a");
-    println!("first real event against the emulator (moto on 127.0.0.1); first event = /next to answer; ms");
+    println!("first real event against the emulator (moto on 127.0.0.1); first event = /next to answer; warm");
+    println!("event = the same for a second event in that environment; medians (and min, max) in ms");
     println!(
-        "{:<16} {:>8} {:>7} {:>7} {:>8}   {:>9} {:>7} {:>7}   {:>11}  {:>10}",
-        "function", "init", "min", "max", "× hello", "first inv", "min", "max", "first event", "binary MiB"
+        "{:<16} {:>6} {:>6} {:>6} {:>7}   {:>9} {:>6} {:>6}   {:>11} {:>10}  {:>10}",
+        "function",
+        "init",
+        "min",
+        "max",
+        "× hello",
+        "first inv",
+        "min",
+        "max",
+        "first event",
+        "warm event",
+        "binary MiB"
     );
     let hello_init = stats(&samples[0], |s| s.init).0;
     let mut over = Vec::new();
     for (probe, samples) in probes.iter().zip(samples) {
         let init = stats(samples, |s| s.init);
         let first = stats(samples, |s| s.first_invocation);
-        let event = stats(samples, |s| s.first_event);
+        let (event, warm) = (stats(samples, |s| s.first_event), stats(samples, |s| s.warm_event));
         let ratio = init.0 / hello_init;
         let size = std::fs::metadata(binaries.join(probe.name)).map_or(0.0, |m| m.len() as f64 / (1024.0 * 1024.0));
         println!(
-            "{:<16} {:>8.2} {:>7.2} {:>7.2} {:>7.2}×   {:>9.2} {:>7.2} {:>7.2}   {:>11.2}  {:>10.2}",
-            probe.name, init.0, init.1, init.2, ratio, first.0, first.1, first.2, event.0, size
+            "{:<16} {:>6.2} {:>6.2} {:>6.2} {:>6.2}×   {:>9.2} {:>6.2} {:>6.2}   {:>11.2} {:>10.2}  {:>10.2}",
+            probe.name, init.0, init.1, init.2, ratio, first.0, first.1, first.2, event.0, warm.0, size
         );
         if ratio > 2.0 {
             over.push(format!("{} ({ratio:.2}×)", probe.name));
