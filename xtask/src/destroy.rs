@@ -72,7 +72,9 @@ pub async fn destroy(session: &Session, region: &str, typed_data_name: Option<&s
             unprotect.send().await.with_context(|| format!("turning off termination protection on {data}"))?;
         }
         delete(session, region, &data).await?;
-        println!("the event log and view tables are retained (DeletionPolicy Retain); delete them by hand if wanted");
+        println!(
+            "the event log and view tables are retained (DeletionPolicy RetainExceptOnCreate); delete them by hand if wanted"
+        );
     }
     let bootstrap = session.stack(StackPart::Bootstrap, region)?.name.clone();
     println!("{bootstrap} (the assets bucket) is kept; later deploys reuse it");

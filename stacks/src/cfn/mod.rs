@@ -17,7 +17,10 @@ pub mod template;
 pub mod validate;
 
 pub use expr::{Expr, Pseudo};
-pub use template::{Export, Handle, Output, Parameter, ParameterRef, Policy, ResourceOptions, ResourceType, Template};
+pub use template::{
+    DeletionPolicy, Export, Handle, Output, Parameter, ParameterRef, ReplacePolicy, ResourceOptions, ResourceType,
+    Template,
+};
 
 /// A `Key`/`Value` tag, as most resource types take them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

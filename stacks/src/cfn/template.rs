@@ -53,14 +53,32 @@ fn serialize_properties<S: serde::Serializer>(properties: &Box<dyn Properties>, 
     properties.to_json().serialize(s)
 }
 
-/// `DeletionPolicy` / `UpdateReplacePolicy` values.
+/// `DeletionPolicy` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Policy {
-    /// Keep the physical resource when CloudFormation stops managing it.
+pub enum DeletionPolicy {
+    /// Keep the physical resource when CloudFormation stops managing it, even when the operation
+    /// that created it rolls back.
     Retain,
+    /// Like `Retain`, except in the stack operation that created the resource: if that operation
+    /// rolls back, CloudFormation deletes the resource, so a retry does not meet a leftover named
+    /// resource ("already exists"). Accepted on every resource type that takes a `DeletionPolicy`
+    /// (AWS CloudFormation `DeletionPolicy` attribute reference; What's New, 31 July 2023).
+    RetainExceptOnCreate,
     /// Delete it.
     Delete,
     /// Snapshot it before deletion (tables and volumes only).
+    Snapshot,
+}
+
+/// `UpdateReplacePolicy` values. `RetainExceptOnCreate` is a deletion policy only, so it has no
+/// variant here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReplacePolicy {
+    /// Keep the old physical resource when an update replaces it.
+    Retain,
+    /// Delete the old one.
+    Delete,
+    /// Snapshot the old one before deleting it.
     Snapshot,
 }
 
@@ -70,9 +88,9 @@ pub struct ResourceOptions {
     /// `DependsOn`: logical IDs that must be created first.
     pub depends_on: Vec<String>,
     /// `DeletionPolicy`.
-    pub deletion_policy: Option<Policy>,
+    pub deletion_policy: Option<DeletionPolicy>,
     /// `UpdateReplacePolicy`.
-    pub update_replace_policy: Option<Policy>,
+    pub update_replace_policy: Option<ReplacePolicy>,
     /// `Condition`: create the resource only when this condition holds.
     pub condition: Option<String>,
     /// `Metadata`, e.g. a justified cfn-lint suppression.
@@ -80,11 +98,13 @@ pub struct ResourceOptions {
 }
 
 impl ResourceOptions {
-    /// Retain the resource on deletion and on replacement: the default for stateful resources.
+    /// The default for stateful resources: retained on deletion and on replacement, except that
+    /// a resource whose creating operation rolls back is deleted with it, so the retry can
+    /// create it again under the same name.
     pub fn retained() -> Self {
         ResourceOptions {
-            deletion_policy: Some(Policy::Retain),
-            update_replace_policy: Some(Policy::Retain),
+            deletion_policy: Some(DeletionPolicy::RetainExceptOnCreate),
+            update_replace_policy: Some(ReplacePolicy::Retain),
             ..ResourceOptions::default()
         }
     }
@@ -111,10 +131,10 @@ pub struct Resource {
     pub properties: Box<dyn Properties>,
     /// `DeletionPolicy`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<Policy>,
+    pub deletion_policy: Option<DeletionPolicy>,
     /// `UpdateReplacePolicy`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_replace_policy: Option<Policy>,
+    pub update_replace_policy: Option<ReplacePolicy>,
 }
 
 /// A template parameter.

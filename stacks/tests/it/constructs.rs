@@ -86,8 +86,9 @@ fn global_tables_appear_only_in_the_home_data_stack_and_list_every_region() {
                     assert_eq!(replica["DeletionProtectionEnabled"], true);
                     assert_eq!(replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
                 }
-                assert_eq!(template["Resources"][id]["DeletionPolicy"], "Retain");
+                assert_eq!(template["Resources"][id]["DeletionPolicy"], "RetainExceptOnCreate");
                 assert_eq!(template["Resources"][id]["UpdateReplacePolicy"], "Retain");
+                assert_eq!(table["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES", "{id}");
             }
         }
         let read_models =
@@ -197,10 +198,19 @@ fn every_store_and_stream_is_encrypted_private_and_retained() {
         for (id, table) in resources_of(&template, "AWS::DynamoDB::GlobalTable") {
             assert_eq!(table["SSESpecification"]["SSEEnabled"], true, "{id}");
         }
-        let stateful = ["AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::Kinesis::Stream", "AWS::DynamoDB::GlobalTable"];
+        // A failed first create deletes what it made (RetainExceptOnCreate), so a retry does not
+        // meet a leftover named stream, table or bucket; once created, they outlive the stack.
+        let stateful = [
+            "AWS::S3::Bucket",
+            "AWS::SQS::Queue",
+            "AWS::Kinesis::Stream",
+            "AWS::DynamoDB::GlobalTable",
+            "AWS::KMS::Key",
+        ];
         for (id, resource) in template["Resources"].as_object().unwrap() {
             if stateful.contains(&resource["Type"].as_str().unwrap()) {
-                assert_eq!(resource["DeletionPolicy"], "Retain", "{}: {id}", stack.name);
+                assert_eq!(resource["DeletionPolicy"], "RetainExceptOnCreate", "{}: {id}", stack.name);
+                assert_eq!(resource["UpdateReplacePolicy"], "Retain", "{}: {id}", stack.name);
             }
         }
     }

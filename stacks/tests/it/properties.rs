@@ -1,5 +1,6 @@
 //! Properties of synthesis over random valid configurations of 1 to 30 regions.
 
+use crate::support::resources_of;
 use proptest::prelude::*;
 use stacks::config::COMMERCIAL_REGIONS;
 use stacks::{AppConfig, StackPart};
@@ -64,5 +65,22 @@ proptest! {
         let data: Vec<_> = first.stacks.iter().filter(|s| s.part == StackPart::Data).collect();
         prop_assert_eq!(data.len(), 1);
         prop_assert_eq!(&data[0].region, &config.home);
+    }
+
+    /// CloudFormation rejects a global table with more than one replica and no
+    /// `StreamSpecification` (cfn-lint and the emulator accept it), so every generated config is
+    /// checked for it.
+    #[test]
+    fn every_multi_replica_global_table_has_a_stream_specification(text in config_text()) {
+        let config = AppConfig::from_toml("prop.toml", &text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let assembly = stacks::synthesize(&config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for stack in &assembly.stacks {
+            let template: serde_json::Value = serde_json::from_str(&stack.body).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for (id, table) in resources_of(&template, "AWS::DynamoDB::GlobalTable") {
+                let replicas = table["Replicas"].as_array().map_or(0, Vec::len);
+                let view = table["StreamSpecification"]["StreamViewType"].as_str().unwrap_or_default();
+                prop_assert!(replicas <= 1 || !view.is_empty(), "{} {id}: {replicas} replicas, no stream", stack.name);
+            }
+        }
     }
 }
