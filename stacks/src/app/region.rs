@@ -1,5 +1,6 @@
 //! The `region` stack, one per region: the Kinesis stream, the publisher on this region's
-//! replica stream, the projectors, the HTTP API, Route53 health check and record, and alarms.
+//! replica stream, the projectors, the HTTP API with its regional custom domain, and alarms.
+//! Route53 health checks and records live in the home region's `dns` stack.
 
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
 use crate::cfn::template::canonical;
@@ -12,7 +13,7 @@ use crate::constructs::queue::retained_queue;
 use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
 use crate::constructs::stream::EventStream;
 use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
-use crate::constructs::{alarms, dns, pascal_case, regional_arn};
+use crate::constructs::{alarms, pascal_case, regional_arn};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -90,7 +91,7 @@ struct RegionStack<'a> {
 
 pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     let mut template = Template::new(format!(
-        "{} region {}: events stream, publisher, projectors, HTTP API, health check and alarms",
+        "{} region {}: events stream, publisher, projectors, HTTP API and alarms",
         config.app, region.name
     ));
     let code_keys = code_key_parameters(&mut template, config);
@@ -106,8 +107,7 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     for projection in &config.projections {
         stack.projector(projection, &stream);
     }
-    let api = stack.api();
-    stack.dns(&api);
+    stack.api();
     stack.alarms();
     stack.template.output(
         "EventStreamName",
@@ -295,7 +295,7 @@ impl RegionStack<'_> {
         );
     }
 
-    fn api(&mut self) -> HttpApi {
+    fn api(&mut self) {
         let app = self.config.app.clone();
         let log = event_log_table_name(&app);
         let idempotency = idempotency_table_name(&app);
@@ -382,24 +382,6 @@ impl RegionStack<'_> {
             Output {
                 description: "Region-specific hostname probed by the health check".into(),
                 value: api.regional_hostname(),
-                export: None,
-            },
-        );
-        api
-    }
-
-    fn dns(&mut self, api: &HttpApi) {
-        let (Some(dns), Some(target)) = (&self.config.dns, api.domain_target()) else {
-            return;
-        };
-        let name = format!("{}-{}", self.config.app, self.region.name);
-        let health = dns::health_check(&mut self.template, "HealthCheck", name, api.regional_hostname(), dns);
-        dns::routing_record(&mut self.template, "ApiRecord", dns, self.region, target, &health);
-        self.template.output(
-            "HealthCheckId",
-            Output {
-                description: "Route53 health check of this region (drills invert it)".into(),
-                value: health.reference(),
                 export: None,
             },
         );

@@ -44,8 +44,9 @@ pub struct RegionConfig {
     pub certificate_arn: Option<String>,
     /// Weighted routing share (0-255).
     pub weight: u32,
-    /// Failover routing role.
-    pub failover: Option<FailoverRole>,
+    /// Place in the failover chain: `priority`, or 1 for `failover = "primary"` and 2 for
+    /// `"secondary"`; `None` follows the ranked regions in file order.
+    pub priority: Option<u32>,
 }
 
 /// `[dns]`.
@@ -111,6 +112,14 @@ impl AppConfig {
     /// The region names in file order.
     pub fn region_names(&self) -> impl Iterator<Item = &str> {
         self.regions.iter().map(|r| r.name.as_str())
+    }
+
+    /// The regions in failover order: ranked regions by priority, then the others in file
+    /// order. Validation guarantees no two regions share a priority.
+    pub fn failover_chain(&self) -> Vec<&RegionConfig> {
+        let mut chain: Vec<(usize, &RegionConfig)> = self.regions.iter().enumerate().collect();
+        chain.sort_by_key(|(index, region)| (region.priority.unwrap_or(u32::MAX), *index));
+        chain.into_iter().map(|(_, region)| region).collect()
     }
 }
 

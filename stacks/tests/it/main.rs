@@ -5,6 +5,7 @@
 
 mod config_errors;
 mod constructs;
+mod dns;
 mod properties;
 mod snapshots;
 mod support;
