@@ -24,6 +24,14 @@ pub const EVENT_LOG_STREAM_PARAMETER: &str = "EventLogStreamArn";
 /// Parameter carrying the name of the region's assets bucket (from the bootstrap stack).
 pub const ASSETS_BUCKET_PARAMETER: &str = "AssetsBucketName";
 
+/// Logical ID of the HTTP API; its physical ID is the API ID in `<id>.execute-api.<region>…`.
+pub const HTTP_API: &str = "HttpApi";
+
+/// Logical ID of the HTTP API's regional custom domain; its physical ID is the domain name.
+pub fn http_api_domain() -> String {
+    crate::constructs::http_api::domain_id(HTTP_API)
+}
+
 /// Logical ID of the publisher's mapping on the event log stream.
 pub const PUBLISHER_SUBSCRIPTION: &str = "PublisherSubscription";
 
@@ -364,7 +372,7 @@ impl RegionStack<'_> {
             .map(|(dns, cert)| (dns.domain.clone(), cert.clone()));
         let api = HttpApi::new(
             t,
-            "HttpApi",
+            HTTP_API,
             HttpApiProps {
                 name: format!("{app}-api"),
                 routes: ROUTES,

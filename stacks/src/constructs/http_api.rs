@@ -101,7 +101,7 @@ impl HttpApi {
         );
         if let Some((domain, certificate_arn)) = props.custom_domain {
             let domain = template.add(
-                format!("{id}Domain"),
+                domain_id(id),
                 DomainName {
                     DomainName: domain,
                     DomainNameConfigurations: vec![DomainNameConfiguration {
@@ -129,6 +129,11 @@ impl HttpApi {
     pub fn endpoint(&self) -> Expr {
         self.api.api_endpoint()
     }
+}
+
+/// Logical ID of the custom domain of the API `api_id`; its physical ID is the domain name.
+pub fn domain_id(api_id: &str) -> String {
+    format!("{api_id}Domain")
 }
 
 /// `POST /tasks/{id}/commands` → `PostTasksIdCommands`.
