@@ -6,9 +6,11 @@ use super::data::{event_log_table_name, idempotency_table_name, read_model_table
 use crate::cfn::template::canonical;
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
+use crate::constructs::alerts::{self, AlarmTopicProps};
 use crate::constructs::event_log::ORIGIN_REGION;
 use crate::constructs::function::{RustFunction, RustFunctionProps};
 use crate::constructs::http_api::{HttpApi, HttpApiProps};
+use crate::constructs::key::EncryptionKey;
 use crate::constructs::queue::retained_queue;
 use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
 use crate::constructs::stream::EventStream;
@@ -117,11 +119,43 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     }
     stack.api();
     stack.alarms();
+    notify_and_encrypt(&mut stack.template, config, region);
     stack.template.output(
         "EventStreamName",
         Output { description: "Kinesis stream of domain events".into(), value: stream.name(), export: None },
     );
     stack.template
+}
+
+/// Every alarm of the stack notifies the region's topic (the kit's, encrypted with the region's
+/// key, or the configured one) on `ALARM` and on `OK`; every log group is encrypted with the key.
+/// Run last, so alarms and log groups added by any part of the stack are covered.
+fn notify_and_encrypt(template: &mut Template, config: &AppConfig, region: &RegionConfig) {
+    let app = &config.app;
+    let key = EncryptionKey::new(
+        template,
+        "RegionKey",
+        format!("{app} in {}: the alarm topic and every log group of the region stack", region.name),
+    );
+    let topic = match config.alerts.topic_arn_in(&region.name) {
+        Some(arn) => Expr::Str(arn),
+        None => alerts::alarm_topic(
+            template,
+            "AlarmTopic",
+            AlarmTopicProps {
+                name: format!("{app}-alarms"),
+                key: &key,
+                emails: &config.alerts.emails,
+                alarm_name_prefix: format!("{app}-"),
+            },
+        ),
+    };
+    alerts::notify(template, &topic);
+    key.encrypt_log_groups(template);
+    template.output(
+        "AlarmTopicArn",
+        Output { description: "SNS topic every alarm of this region notifies".into(), value: topic, export: None },
+    );
 }
 
 fn code_key_parameters(template: &mut Template, config: &AppConfig) -> BTreeMap<FunctionKind, ParameterRef> {

@@ -8,10 +8,12 @@ pub mod dynamodb;
 pub mod expr;
 pub mod iam;
 pub mod kinesis;
+pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod route53;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 pub mod template;
 pub mod validate;
@@ -19,7 +21,7 @@ pub mod validate;
 pub use expr::{Expr, Pseudo};
 pub use template::{
     DeletionPolicy, Export, Handle, Output, Parameter, ParameterRef, ReplacePolicy, ResourceOptions, ResourceType,
-    Template,
+    ScannerSkip, Template,
 };
 
 /// A `Key`/`Value` tag, as most resource types take them.

@@ -97,7 +97,34 @@ pub struct ResourceOptions {
     pub metadata: BTreeMap<String, Expr>,
 }
 
+/// A security-scanner check that does not fit a resource in this design, with the reason. Written
+/// into the resource's `Metadata` as `checkov: {skip: [{id, comment}]}`, the form checkov reads,
+/// so the template itself says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScannerSkip {
+    /// The check, e.g. `CKV_AWS_117`.
+    pub id: &'static str,
+    /// Why it does not apply.
+    pub reason: &'static str,
+}
+
 impl ResourceOptions {
+    /// These options with `skips` recorded in the resource's `Metadata`.
+    pub fn with_scanner_skips(mut self, skips: &[ScannerSkip]) -> Self {
+        let entries = skips
+            .iter()
+            .map(|skip| {
+                Expr::Map(BTreeMap::from([
+                    ("id".to_owned(), Expr::str(skip.id)),
+                    ("comment".to_owned(), Expr::str(skip.reason)),
+                ]))
+            })
+            .collect();
+        self.metadata
+            .insert("checkov".to_owned(), Expr::Map(BTreeMap::from([("skip".to_owned(), Expr::List(entries))])));
+        self
+    }
+
     /// The default for stateful resources: retained on deletion and on replacement, except that
     /// a resource whose creating operation rolls back is deleted with it, so the retry can
     /// create it again under the same name.
@@ -293,6 +320,14 @@ impl Template {
     /// The typed properties of a resource added earlier, to amend them (e.g. grant a role more).
     pub fn get_mut<T: ResourceType>(&mut self, handle: &Handle<T>) -> Option<&mut T> {
         self.resources.get_mut(&handle.id)?.properties.as_any_mut().downcast_mut::<T>()
+    }
+
+    /// Every resource of type `T` with its logical ID, to amend them all at once (route every
+    /// alarm to a topic, encrypt every log group).
+    pub fn each_mut<T: ResourceType>(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+        self.resources
+            .iter_mut()
+            .filter_map(|(id, resource)| resource.properties.as_any_mut().downcast_mut::<T>().map(|p| (id.as_str(), p)))
     }
 
     /// Removes a resource; returns whether it was there. References to it become dangling and

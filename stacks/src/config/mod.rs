@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub stream: StreamConfig,
     /// The projections (Kinesis consumers).
     pub projections: Vec<ProjectionConfig>,
+    /// Where alarms are sent.
+    pub alerts: AlertsConfig,
     /// Things that are allowed but probably not meant.
     pub warnings: Vec<ConfigDiagnostic>,
 }
@@ -64,6 +66,26 @@ pub struct DnsConfig {
     pub failure_threshold: u32,
     /// Seconds resolvers may cache the shared record.
     pub ttl: u32,
+}
+
+/// `[alerts]`: every alarm notifies one SNS topic per region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertsConfig {
+    /// Addresses subscribed to the kit's topic in every region.
+    pub emails: Vec<String>,
+    /// An existing topic to use instead of the kit's, with [`REGION_PLACEHOLDER`] standing for
+    /// each region (CloudWatch notifies only a topic in the alarm's region).
+    pub topic_arn: Option<String>,
+}
+
+/// Written in `[alerts] topic_arn` where each region's code goes.
+pub const REGION_PLACEHOLDER: &str = "{region}";
+
+impl AlertsConfig {
+    /// The existing topic the alarms of `region` notify, if one is configured.
+    pub fn topic_arn_in(&self, region: &str) -> Option<String> {
+        self.topic_arn.as_ref().map(|arn| arn.replace(REGION_PLACEHOLDER, region))
+    }
 }
 
 /// `[functions]`.

@@ -20,6 +20,16 @@ pub struct RawConfig {
     pub stream: RawStream,
     #[serde(default, rename = "projection")]
     pub projections: Vec<Spanned<RawProjection>>,
+    pub alerts: Option<Spanned<RawAlerts>>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    #[serde(default)]
+    pub email: Vec<Spanned<String>>,
+    pub topic_arn: Option<Spanned<String>>,
 }
 
 /// One `[[region]]`.

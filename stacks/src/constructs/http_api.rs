@@ -69,7 +69,7 @@ impl HttpApi {
         }
         let access_logs = template.add(
             format!("{id}AccessLogs"),
-            LogGroup { LogGroupName: None, RetentionInDays: Some(props.log_retention_days) },
+            LogGroup { LogGroupName: None, RetentionInDays: Some(props.log_retention_days), KmsKeyId: None },
         );
         let stage = template.add(
             format!("{id}DefaultStage"),

@@ -223,3 +223,56 @@ fn syntax_errors_point_at_the_line() {
     let errors = errors("app = \"shop\nhome = 1\n");
     assert!(errors[0].starts_with("regions.toml:1:"), "{}", errors[0]);
 }
+
+#[test]
+fn alert_emails_must_be_addresses_and_listed_once() {
+    let text = format!("{BASE}\n[alerts]\nemail = [\"ops@example.com\", \"not an address\", \"OPS@example.com\"]\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:29: alerts.email[1]: \"not an address\" is not an email address; write it as name@example.com",
+            "regions.toml:11:47: alerts.email[2]: \"OPS@example.com\" is listed twice; remove one",
+        ]
+    );
+}
+
+#[test]
+fn an_alert_topic_must_be_in_every_alarms_region() {
+    let text = format!("{BASE}\n[alerts]\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:ops\"\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:13: alerts.topic_arn: the topic is in us-east-1, but CloudWatch alarms notify only a topic in their own region (eu-west-1); write {region} in place of the region and create the topic in every region"
+        ]
+    );
+    let text = format!("{BASE}\n[alerts]\ntopic_arn = \"arn:aws:sqs:{{region}}:123456789012:ops\"\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:13: alerts.topic_arn: not an SNS topic ARN; expected arn:aws:sns:{region}:<account>:<topic name>"
+        ]
+    );
+    let text = format!("{BASE}\n[alerts]\ntopic_arn = \"arn:aws:sns:{{region}}:123456789012:ops\"\n");
+    let config = AppConfig::from_toml("regions.toml", &text).expect("a per-region topic is valid");
+    assert_eq!(config.alerts.topic_arn_in("eu-west-1").as_deref(), Some("arn:aws:sns:eu-west-1:123456789012:ops"));
+}
+
+#[test]
+fn alert_emails_need_the_kits_topic() {
+    let text = format!(
+        "{BASE}\n[alerts]\nemail = [\"ops@example.com\"]\ntopic_arn = \"arn:aws:sns:{{region}}:123456789012:ops\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:10: alerts.email[0]: email subscribes the kit's own topic, but topic_arn replaces it; subscribe on your topic, or remove topic_arn"
+        ]
+    );
+}
+
+#[test]
+fn unknown_alert_keys_are_rejected() {
+    let text = format!("{BASE}\n[alerts]\nemails = [\"ops@example.com\"]\n");
+    let errors = errors(&text);
+    assert!(errors[0].starts_with("regions.toml:11:1: emails: unknown field `emails`"), "{}", errors[0]);
+}

@@ -1,6 +1,8 @@
 //! Turns the raw file into an [`AppConfig`], collecting every error with its location.
 
 use super::aws_regions::{closest_region, is_commercial_region};
+mod alerts;
+
 use super::raw::{RawConfig, RawDns, RawFunctions, RawRegion, RawStream, Routing};
 use super::*;
 use std::collections::BTreeSet;
@@ -90,6 +92,7 @@ impl Checker<'_> {
         let functions = self.functions(&raw.functions);
         let stream = self.stream(&raw.stream);
         let projections = self.projections(&raw.projections);
+        let alerts = raw.alerts.as_ref().map(|alerts| self.alerts(alerts.get_ref(), &regions)).unwrap_or_default();
         AppConfig {
             app: raw.app.get_ref().clone(),
             account: raw.account.map(Spanned::into_inner),
@@ -99,6 +102,7 @@ impl Checker<'_> {
             functions,
             stream,
             projections,
+            alerts,
             warnings: Vec::new(),
         }
     }
