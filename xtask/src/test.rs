@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Configurations whose templates are linted.
-const LINTED_CONFIGS: &[&str] = &["regions.toml", "stacks/tests/fixtures/twelve-regions.toml"];
+/// Configurations whose templates are linted and scanned: the example (latency routing), 12
+/// regions (weighted, email alerts) and a failover chain (existing alarm topics).
+const LINTED_CONFIGS: &[&str] =
+    &["regions.toml", "stacks/tests/fixtures/twelve-regions.toml", "stacks/tests/fixtures/failover-chain.toml"];
 
 /// Flags of `cargo xtask test`.
 #[derive(Debug, clap::Args)]
