@@ -14,9 +14,9 @@ fn config_text() -> impl Strategy<Value = String> {
         0..4usize,
         0..3usize,
         proptest::collection::vec(0..2usize, 0..4),
-        1..1000u32,
+        (1..1000u32, 0..3usize),
     )
-        .prop_map(|(regions, home, routing, ranking, projections, batch)| {
+        .prop_map(|(regions, home, routing, ranking, projections, (batch, alerts))| {
             let home = regions[home.index(regions.len())];
             let mut text = format!("app = \"prop\"\nhome = \"{home}\"\n");
             for (i, region) in regions.iter().enumerate() {
@@ -45,6 +45,11 @@ fn config_text() -> impl Strategy<Value = String> {
                 );
             }
             let _ = write!(text, "\n[stream]\nbatch_size = {batch}\n");
+            match alerts {
+                1 => text.push_str("\n[alerts]\nemail = [\"a@example.com\", \"b@example.com\"]\n"),
+                2 => text.push_str("\n[alerts]\ntopic_arn = \"arn:aws:sns:{region}:123456789012:ops\"\n"),
+                _ => {}
+            }
             for (i, kind) in projections.iter().enumerate() {
                 let kind = ["s3-audit", "read-model"][*kind];
                 let _ = write!(text, "\n[[projection]]\nname = \"p{i}\"\nkind = \"{kind}\"\n");
@@ -71,6 +76,25 @@ proptest! {
         let data: Vec<_> = first.stacks.iter().filter(|s| s.part == StackPart::Data).collect();
         prop_assert_eq!(data.len(), 1);
         prop_assert_eq!(&data[0].region, &config.home);
+    }
+
+    /// Whatever `[alerts]` says, every alarm of every region stack notifies one topic in its own
+    /// region, on `ALARM` and on `OK`.
+    #[test]
+    fn every_alarm_notifies_a_topic_on_alarm_and_on_ok(text in config_text()) {
+        let config = AppConfig::from_toml("prop.toml", &text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let assembly = stacks::synthesize(&config).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for stack in assembly.stacks.iter().filter(|s| s.part == StackPart::Region) {
+            let template: serde_json::Value = serde_json::from_str(&stack.body).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let expected = match config.alerts.topic_arn_in(&stack.region) {
+                Some(arn) => serde_json::json!([arn]),
+                None => serde_json::json!([{"Ref": "AlarmTopic"}]),
+            };
+            for (id, alarm) in resources_of(&template, "AWS::CloudWatch::Alarm") {
+                prop_assert_eq!(&alarm["AlarmActions"], &expected, "{} {}", stack.name, id);
+                prop_assert_eq!(&alarm["OKActions"], &expected, "{} {}", stack.name, id);
+            }
+        }
     }
 
     /// Whatever the routing and ranking, the dns stack follows Route53's rules for records that
