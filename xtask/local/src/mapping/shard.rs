@@ -48,17 +48,26 @@ struct ShardWorker<I> {
     cursor: ShardCursor,
     buffer: VecDeque<Delivery>,
     buffered_since: Option<Instant>,
+    /// The last filtered-out record read after everything buffered: checkpointed once the
+    /// buffer is delivered.
+    filtered_after_buffer: Option<String>,
 }
 
 /// Reads `shard` until it is closed and drained (returns its id) or the task is aborted.
 pub(super) async fn run<I: Invoker>(mapping: Arc<Mapping<I>>, shard: String, start: StartAt) -> String {
     mapping.emit(&shard, MappingEventKind::ShardStarted);
     let cursor = ShardCursor::new(mapping.stream.clone(), shard.clone(), start);
-    let mut worker = ShardWorker { mapping, cursor, buffer: VecDeque::new(), buffered_since: None };
+    let mut worker =
+        ShardWorker { mapping, cursor, buffer: VecDeque::new(), buffered_since: None, filtered_after_buffer: None };
     while let Some(batch) = worker.next_batch().await {
         if !worker.process(batch).await {
             // The region went down: stop here, as the mapping does.
             std::future::pending::<()>().await;
+        }
+        if worker.buffer.is_empty()
+            && let Some(sequence) = worker.filtered_after_buffer.take()
+        {
+            worker.mapping.stats.checkpoint(&shard, &sequence);
         }
     }
     if let Ok(mut finished) = worker.mapping.stats.finished_shards.lock() {
@@ -124,10 +133,13 @@ impl<I: Invoker> ShardWorker<I> {
                     self.buffered_since = Some(Instant::now());
                 }
                 self.buffer.push_back(delivery);
+                self.filtered_after_buffer = None;
             } else {
                 MappingStats::add(&mapping.stats.filtered_out, 1);
                 if self.buffer.is_empty() {
                     mapping.stats.checkpoint(origin.shard_id, &delivery.sequence_number);
+                } else {
+                    self.filtered_after_buffer = Some(delivery.sequence_number.clone());
                 }
             }
         }

@@ -1,0 +1,272 @@
+//! Event source mapping emulation against moto's DynamoDB Streams and Kinesis, with fake
+//! functions: batching, the batching window, filters, batch item failures, bisection, retries,
+//! record age, the on-failure destinations, reshards and region outages.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use common::{FakeFunction, clients, create_table, eventually, item, keys_of, put, unique};
+use local::mapping::{EventSourceMappings, MappingConfig, MappingSettings, StartingPosition};
+use local::outage::Outages;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+const REGION: &str = "us-east-1";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn config(stream_arn: &str) -> MappingConfig {
+    MappingConfig {
+        uuid: uuid::Uuid::now_v7().to_string(),
+        function_name: "consumer".into(),
+        function_arn: format!("arn:aws:lambda:{REGION}:123456789012:function:consumer"),
+        event_source_arn: stream_arn.into(),
+        starting_position: StartingPosition::TrimHorizon,
+        batch_size: 100,
+        batching_window: Duration::ZERO,
+        filters: Vec::new(),
+        report_batch_item_failures: true,
+        bisect_on_error: false,
+        maximum_retry_attempts: None,
+        maximum_record_age: None,
+        on_failure: None,
+        enabled: true,
+    }
+}
+
+fn engine(function: &Arc<FakeFunction>, outages: &Outages) -> EventSourceMappings<FakeFunction> {
+    EventSourceMappings::new(clients(), function.clone(), outages.clone(), MappingSettings::eager())
+}
+
+async fn table_with_items(count: u32) -> (String, String) {
+    let clients = clients();
+    let table = unique("esm");
+    let stream = create_table(&clients, REGION, &table).await;
+    for n in 1..=count {
+        put(&clients, REGION, &table, item(&format!("k{n}"), n, &[("OriginRegion", REGION)])).await;
+    }
+    (table, stream)
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client) -> (String, String) {
+    let url = test_support::aws::create_queue(sqs).await;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let arn = attributes.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    (url, arn)
+}
+
+async fn received(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+    let messages = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.unwrap();
+    messages.messages.unwrap_or_default().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_hold_at_most_batch_size_records_in_lambdas_dynamodb_shape() {
+    let (_, stream) = table_with_items(5).await;
+    let function = Arc::new(FakeFunction::ok());
+    let mut config = config(&stream);
+    config.batch_size = 2;
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    eventually(WAIT, "5 records delivered", || async { handle.stats().delivered == 5 }).await;
+    assert_eq!(function.batch_sizes(), [2, 2, 1]);
+    let events = function.events();
+    let keys: Vec<String> = events.iter().flat_map(keys_of).collect();
+    assert_eq!(keys, ["k1", "k2", "k3", "k4", "k5"], "in stream order, each once");
+    let typed: aws_lambda_events::dynamodb::Event = serde_json::from_value(events[0].clone()).unwrap();
+    let first = &typed.records[0];
+    assert_eq!(first.event_name, "INSERT");
+    assert_eq!(first.event_source_arn.as_deref(), Some(stream.as_str()));
+    assert_eq!(first.aws_region, REGION);
+    assert_eq!(first.event_source.as_deref(), Some("aws:dynamodb"));
+    assert!(first.event_version.is_some() && !first.event_id.is_empty());
+    let raw = &events[0]["Records"][0]["dynamodb"];
+    assert!(raw["ApproximateCreationDateTime"].is_number() && raw["SizeBytes"].as_i64().unwrap() > 0);
+    assert_eq!(raw["StreamViewType"], "NEW_AND_OLD_IMAGES");
+    assert_eq!(raw["NewImage"]["OriginRegion"], json!({"S": REGION}));
+    assert!(raw.get("OldImage").is_none(), "an INSERT has no old image");
+    let last = events[2]["Records"][0]["dynamodb"]["SequenceNumber"].as_str().unwrap();
+    assert_eq!(handle.stats().checkpoints.values().next().map(String::as_str), Some(last));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batching_window_gathers_records_written_apart_into_one_invocation() {
+    let clients = clients();
+    let table = unique("esm");
+    let stream = create_table(&clients, REGION, &table).await;
+    let function = Arc::new(FakeFunction::ok());
+    let mut config = config(&stream);
+    config.batching_window = Duration::from_secs(2);
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    for n in 1..=3 {
+        put(&clients, REGION, &table, item(&format!("k{n}"), n, &[])).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    eventually(WAIT, "3 records delivered", || async { handle.stats().delivered == 3 }).await;
+    assert_eq!(function.batch_sizes(), [3], "one invocation once the window closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_no_filter_matches_are_dropped_and_checkpointed() {
+    let clients = clients();
+    let table = unique("esm");
+    let stream = create_table(&clients, REGION, &table).await;
+    put(&clients, REGION, &table, item("mine", 1, &[("OriginRegion", REGION)])).await;
+    put(&clients, REGION, &table, item("theirs", 1, &[("OriginRegion", "eu-west-1")])).await;
+    put(&clients, REGION, &table, item("mine", 2, &[("OriginRegion", REGION)])).await;
+    put(&clients, REGION, &table, item("theirs", 2, &[("OriginRegion", "eu-west-1")])).await;
+    let function = Arc::new(FakeFunction::ok());
+    let mut config = config(&stream);
+    config.filters = stacks::app::publisher_filters(REGION);
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    eventually(WAIT, "every record read", || async { handle.stats().read == 4 }).await;
+    eventually(WAIT, "2 delivered", || async { handle.stats().delivered == 2 }).await;
+    let keys: Vec<String> = function.events().iter().flat_map(keys_of).collect();
+    assert_eq!(keys, ["mine", "mine"]);
+    assert_eq!(handle.stats().filtered_out, 2);
+    // The last record was filtered out, and is checkpointed all the same.
+    let records = test_support::streams::dynamodb_stream_records(&clients.streams(REGION), &stream).await;
+    let last = records.last().unwrap()["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
+    eventually(WAIT, "checkpoint at the last record", || async {
+        handle.stats().checkpoints.values().next() == Some(&last)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_item_failure_restarts_the_batch_at_the_lowest_failed_sequence_number() {
+    let (_, stream) = table_with_items(5).await;
+    // First call: report k4 and k3 as failed (k3 is the lower); then succeed.
+    let function = Arc::new(FakeFunction::new(|event, call| {
+        if call > 0 {
+            return Ok(Value::Null);
+        }
+        let sequence = |i: usize| event["Records"][i]["dynamodb"]["SequenceNumber"].clone();
+        Ok(json!({"batchItemFailures": [{"itemIdentifier": sequence(3)}, {"itemIdentifier": sequence(2)}]}))
+    }));
+    let handle = engine(&function, &Outages::new()).start(config(&stream)).unwrap();
+    eventually(WAIT, "5 records done", || async { handle.stats().delivered == 5 }).await;
+    let batches: Vec<Vec<String>> = function.events().iter().map(keys_of).collect();
+    assert_eq!(batches, [vec!["k1", "k2", "k3", "k4", "k5"], vec!["k3", "k4", "k5"]]);
+    let stats = handle.stats();
+    assert_eq!((stats.partial_failures, stats.retries, stats.function_errors), (1, 1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_item_identifier_fails_the_whole_batch() {
+    let (_, stream) = table_with_items(3).await;
+    let function = Arc::new(FakeFunction::new(|_, call| {
+        Ok(if call == 0 {
+            json!({"batchItemFailures": [{"itemIdentifier": ""}]})
+        } else {
+            json!({"batchItemFailures": []})
+        })
+    }));
+    let handle = engine(&function, &Outages::new()).start(config(&stream)).unwrap();
+    eventually(WAIT, "3 records done", || async { handle.stats().delivered == 3 }).await;
+    assert_eq!(function.batch_sizes(), [3, 3], "the whole batch again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bisection_isolates_a_bad_record_which_is_discarded_to_the_queue_after_its_retries() {
+    let (_, stream) = table_with_items(5).await;
+    let sqs = clients().sqs(REGION);
+    let (url, arn) = queue_arn(&sqs).await;
+    let function = Arc::new(FakeFunction::new(|event, _| {
+        if keys_of(event).iter().any(|k| k == "k3") { Err("poison".into()) } else { Ok(Value::Null) }
+    }));
+    let mut config = config(&stream);
+    config.bisect_on_error = true;
+    config.maximum_retry_attempts = Some(1);
+    config.on_failure = Some(arn);
+    let function_arn = config.function_arn.clone();
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    eventually(WAIT, "k3 discarded, the rest delivered", || async {
+        let stats = handle.stats();
+        stats.discarded_retries == 1 && stats.delivered == 4
+    })
+    .await;
+    let delivered: Vec<String> =
+        function.events().iter().filter(|e| !keys_of(e).contains(&"k3".to_owned())).flat_map(keys_of).collect();
+    assert_eq!(delivered, ["k1", "k2", "k4", "k5"], "every good record once, in order");
+    // [k1..k5] -> [k1 k2] + [k3 k4 k5] -> [k3] + [k4 k5]; [k3] is tried twice (one retry).
+    assert_eq!(function.batch_sizes(), [5, 2, 3, 1, 1, 2]);
+    let stats = handle.stats();
+    assert_eq!((stats.bisections, stats.retries, stats.delivered), (2, 1, 4));
+    let messages = received(&sqs, &url).await;
+    assert_eq!(messages.len(), 1);
+    let record = &messages[0];
+    let k3 = function.events()[3]["Records"][0]["dynamodb"]["SequenceNumber"].clone();
+    assert_eq!(record["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(record["requestContext"]["functionArn"], function_arn);
+    // k3 was in four invocations: the batch, the half it fell in, and itself twice.
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 4);
+    assert_eq!(
+        record["responseContext"],
+        json!({"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"})
+    );
+    assert_eq!(record["version"], "1.0");
+    let info = &record["DDBStreamBatchInfo"];
+    assert_eq!((info["startSequenceNumber"].clone(), info["endSequenceNumber"].clone()), (k3.clone(), k3));
+    assert_eq!(info["batchSize"], 1);
+    assert_eq!(info["streamArn"], stream);
+    assert!(info["shardId"].as_str().unwrap().starts_with("shardId-"));
+    assert!(record.get("payload").is_none(), "queues get the metadata only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_bisection_a_failing_batch_is_retried_maximum_retry_attempts_times_then_discarded() {
+    let (_, stream) = table_with_items(3).await;
+    let function = Arc::new(FakeFunction::new(|_, _| Err("always".into())));
+    let mut config = config(&stream);
+    config.maximum_retry_attempts = Some(2);
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    eventually(WAIT, "the batch discarded", || async { handle.stats().discarded_retries == 3 }).await;
+    assert_eq!(function.batch_sizes(), [3, 3, 3], "the first try and two retries");
+    assert_eq!(handle.stats().retries, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_older_than_the_maximum_record_age_are_discarded_as_record_age_exceeded() {
+    let (_, stream) = table_with_items(2).await;
+    let sqs = clients().sqs(REGION);
+    let (url, arn) = queue_arn(&sqs).await;
+    let function = Arc::new(FakeFunction::new(|_, _| Err("down".into())));
+    let mut config = config(&stream);
+    config.maximum_record_age = Some(Duration::from_secs(1));
+    config.on_failure = Some(arn);
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    eventually(WAIT, "aged out", || async { handle.stats().discarded_age == 2 }).await;
+    assert!(function.batch_sizes().len() >= 2, "retried (unbounded retries) until the records aged out");
+    // Records age out oldest first, so the two may leave in one discard or two.
+    let mut messages = Vec::new();
+    for _ in 0..3 {
+        messages.extend(received(&sqs, &url).await);
+    }
+    assert!(messages.iter().all(|m| m["requestContext"]["condition"] == "RecordAgeExceeded"));
+    let discarded: i64 = messages.iter().map(|m| m["DDBStreamBatchInfo"]["batchSize"].as_i64().unwrap()).sum();
+    assert_eq!(discarded, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_going_down_stops_its_mappings() {
+    let clients = clients();
+    let table = unique("esm");
+    let stream = create_table(&clients, REGION, &table).await;
+    let function = Arc::new(FakeFunction::ok());
+    let outages = Outages::new();
+    let handle = engine(&function, &outages).start(config(&stream)).unwrap();
+    put(&clients, REGION, &table, item("before", 1, &[])).await;
+    eventually(WAIT, "delivered", || async { handle.stats().delivered == 1 }).await;
+    outages.kill(REGION);
+    put(&clients, REGION, &table, item("after", 1, &[])).await;
+    eventually(WAIT, "the mapping stopped", || async { !handle.is_running() }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(handle.stats().delivered, 1, "nothing delivered after the outage");
+}
