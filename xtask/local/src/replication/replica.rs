@@ -222,7 +222,8 @@ impl Replica {
                     self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::Superseded);
                     return;
                 }
-                Verdict::Apply { conflict } => conflict,
+                // Counted once, where the overwritten write was local: the loser's region.
+                Verdict::Apply { conflict } => conflict && held.as_ref().is_some_and(|h| h.stamp.region == self.region),
             };
             let unchanged = held
                 .as_ref()
