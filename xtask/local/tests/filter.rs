@@ -79,7 +79,8 @@ fn the_guides_kinesis_and_dynamodb_examples() {
     assert!(admits(order, json!({"data": {"record": 12345, "order": {"type": "buy", "stock": "ANYCO"}}})));
     // DynamoDB multi-level filtering: Keys.Id.N is the string "101".
     let dynamodb = json!({"dynamodb": {"Keys": {"Id": {"N": ["101"]}}}});
-    let document = json!({"eventName": "INSERT", "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Id": {"N": "101"}}}});
+    let document =
+        json!({"eventName": "INSERT", "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Id": {"N": "101"}}}});
     assert!(Filters::new(&[dynamodb.to_string()], "dynamodb").unwrap().admits(&document, true));
 }
 

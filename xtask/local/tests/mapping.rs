@@ -270,3 +270,154 @@ async fn a_region_going_down_stops_its_mappings() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(handle.stats().delivered, 1, "nothing delivered after the outage");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinesis_records_arrive_in_lambdas_shape_and_s3_keeps_the_whole_discarded_invocation() {
+    let clients = clients();
+    let kinesis = clients.kinesis(REGION);
+    let name = test_support::aws::create_stream(&kinesis, 1).await;
+    let arn = format!("arn:aws:kinesis:{REGION}:123456789012:stream/{name}");
+    for (key, body) in [
+        ("a", json!({"order": {"type": "buy"}})),
+        ("b", json!({"order": {"type": "sell"}})),
+        ("c", json!({"order": {"type": "buy"}})),
+    ] {
+        let data = aws_sdk_kinesis::primitives::Blob::new(body.to_string());
+        kinesis.put_record().stream_name(&name).partition_key(key).data(data).send().await.unwrap();
+    }
+    let s3 = clients.s3(REGION);
+    let bucket = test_support::aws::create_bucket(&s3).await;
+    let function = Arc::new(FakeFunction::new(|_, _| Err("rejected".into())));
+    let mut config = config(&arn);
+    config.filters = vec![json!({"data": {"order": {"type": ["buy"]}}}).to_string()];
+    config.maximum_retry_attempts = Some(0);
+    config.on_failure = Some(format!("arn:aws:s3:::{bucket}"));
+    let uuid = config.uuid.clone();
+    let handle = engine(&function, &Outages::new()).start(config).unwrap();
+    eventually(WAIT, "discarded to S3", || async { handle.stats().destination_sent == 1 }).await;
+    assert_eq!(handle.stats().filtered_out, 1, "the sell order");
+    let event: aws_lambda_events::kinesis::KinesisEvent = serde_json::from_value(function.events()[0].clone()).unwrap();
+    let record = &event.records[0];
+    assert_eq!(record.kinesis.partition_key, "a");
+    let shard = record.event_id.as_deref().unwrap().split_once(':').unwrap().0.to_owned();
+    assert_eq!(record.event_id.clone().unwrap(), format!("{shard}:{}", record.kinesis.sequence_number));
+    assert_eq!(
+        (record.event_name.as_deref(), record.event_source.as_deref()),
+        (Some("aws:kinesis:record"), Some("aws:kinesis"))
+    );
+    assert_eq!(record.kinesis.kinesis_schema_version.as_deref(), Some("1.0"));
+    assert_eq!(serde_json::from_slice::<Value>(&record.kinesis.data.0).unwrap(), json!({"order": {"type": "buy"}}));
+    assert!(function.events()[0]["Records"][0]["kinesis"]["approximateArrivalTimestamp"].as_f64().unwrap() > 1.0e9);
+    let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    let key = listed.contents()[0].key().unwrap().to_owned();
+    let prefix = format!("aws/lambda/{uuid}/{shard}/");
+    assert!(key.starts_with(&prefix), "{key}");
+    let rest: Vec<&str> = key[prefix.len()..].split('/').collect();
+    assert_eq!(rest.len(), 4, "YYYY/MM/DD/<stamp>-<uuid>: {key}");
+    assert!(rest[3].starts_with(&format!("{}-{}-{}T", rest[0], rest[1], rest[2])));
+    let object = s3.get_object().bucket(&bucket).key(&key).send().await.unwrap();
+    let body: Value = serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(body["KinesisBatchInfo"]["batchSize"], 2);
+    assert_eq!(body["KinesisBatchInfo"]["streamArn"], arn);
+    assert_eq!(body["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(body["payload"], function.events()[0], "the whole invocation record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_api_and_the_template_give_the_same_configuration() {
+    let clients = clients();
+    let (_, stream) = table_with_items(0).await;
+    let (_, queue) = queue_arn(&clients.sqs(REGION)).await;
+    let lambda = clients.lambda(REGION);
+    let function = unique("publisher");
+    let role = create_role(&unique("publisher-role"));
+    let empty_zip = aws_sdk_lambda::primitives::Blob::new(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec());
+    lambda
+        .create_function()
+        .function_name(&function)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .role(&role)
+        .handler("bootstrap")
+        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(empty_zip).build())
+        .send()
+        .await
+        .unwrap();
+    let filters = stacks::app::publisher_filters(REGION);
+    let template = json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+        "FunctionName": {"Ref": "PublisherFunction"}, "EventSourceArn": {"Ref": "EventLogStreamArn"},
+        "StartingPosition": "TRIM_HORIZON", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 1,
+        "BisectBatchOnFunctionError": true, "MaximumRetryAttempts": 5, "MaximumRecordAgeInSeconds": 3600,
+        "ParallelizationFactor": 1, "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["PublisherSubscriptionDeadLetters", "Arn"]}}},
+        "FilterCriteria": {"Filters": filters.iter().map(|p| json!({"Pattern": p})).collect::<Vec<_>>()},
+        "Enabled": true}});
+    let mut values = local::mapping::TemplateValues::default();
+    values.parameters.insert("EventLogStreamArn".into(), stream.clone());
+    values.physical_ids.insert("PublisherFunction".into(), function.clone());
+    values.attributes.insert(("PublisherSubscriptionDeadLetters".into(), "Arn".into()), queue.clone());
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name(&function)
+        .event_source_arn(&stream)
+        .starting_position(aws_sdk_lambda::types::EventSourcePosition::TrimHorizon)
+        .batch_size(100)
+        .maximum_batching_window_in_seconds(1)
+        .bisect_batch_on_function_error(true)
+        .maximum_retry_attempts(5)
+        .maximum_record_age_in_seconds(3600)
+        .parallelization_factor(1)
+        .function_response_types(aws_sdk_lambda::types::FunctionResponseType::ReportBatchItemFailures)
+        .destination_config(
+            aws_sdk_lambda::types::DestinationConfig::builder()
+                .on_failure(aws_sdk_lambda::types::OnFailure::builder().destination(&queue).build())
+                .build(),
+        )
+        .filter_criteria(
+            aws_sdk_lambda::types::FilterCriteria::builder()
+                .set_filters(Some(
+                    filters.iter().map(|p| aws_sdk_lambda::types::Filter::builder().pattern(p).build()).collect(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let uuid = created.uuid.unwrap();
+    let listed = lambda.list_event_source_mappings().function_name(&function).send().await.unwrap();
+    let from_api = MappingConfig::from_lambda(&listed.event_source_mappings()[0]).unwrap();
+    let from_template =
+        MappingConfig::from_template("PublisherSubscription", &template, uuid.clone(), &|v| values.resolve(v)).unwrap();
+    assert_eq!(from_api, from_template);
+    assert_eq!(from_api.uuid, uuid);
+    assert_eq!(from_api.function_name, function);
+    assert_eq!((from_api.batch_size, from_api.batching_window), (100, Duration::from_secs(1)));
+    assert_eq!(
+        (from_api.maximum_retry_attempts, from_api.maximum_record_age),
+        (Some(5), Some(Duration::from_secs(3600)))
+    );
+    assert!(from_api.report_batch_item_failures && from_api.bisect_on_error);
+    assert_eq!(from_api.on_failure.as_deref(), Some(queue.as_str()));
+}
+
+/// A role in the emulator's IAM (moto checks that a function's role exists), created with a
+/// plain Query API request: the SDK's IAM client is not otherwise needed.
+fn create_role(name: &str) -> String {
+    use std::io::{Read, Write};
+    let endpoint = test_support::endpoint().trim_start_matches("http://").to_owned();
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let encoded: String = policy
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let body = format!("Action=CreateRole&Version=2010-05-08&RoleName={name}&AssumeRolePolicyDocument={encoded}");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {endpoint}\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut connection = std::net::TcpStream::connect(&endpoint).unwrap();
+    connection.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    format!("arn:aws:iam::123456789012:role/{name}")
+}
