@@ -3,6 +3,8 @@
 //! with optimistic concurrency and idempotent command ids, the once-per-consumer guard, the
 //! read model, and the retryable / non-retryable error split.
 
+pub use contract;
+
 pub mod aggregate;
 pub mod commands;
 pub mod envelope;

@@ -1,7 +1,7 @@
 //! What every function does at start-up: JSON logs, the AWS SDK configuration (rustls + ring,
-//! short timeouts), required environment variables, and CloudWatch metrics as EMF log lines.
+//! short timeouts), and CloudWatch metrics as EMF log lines. Each function reads its
+//! environment with its struct in `contract::env`.
 
-use crate::error::DomainError;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -50,14 +50,6 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-/// Reads a required environment variable set by the templates.
-pub fn env_var(name: &str) -> Result<String, DomainError> {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => Ok(value),
-        _ => Err(DomainError::Config(format!("{name} is not set; the region stack sets it on the function"))),
-    }
-}
-
 /// Prints one CloudWatch Embedded Metric Format line: CloudWatch turns it into metrics in
 /// namespace `<app>` with a `Function` dimension, at no API cost.
 pub fn emit_metrics(app: &str, function: &str, metrics: &[(&str, u64)]) {
@@ -99,11 +91,5 @@ mod tests {
         assert_eq!(value["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Name"], "Conflicts");
         assert_eq!(value["Published"], 3);
         assert_eq!(value["Function"], "publisher");
-    }
-
-    #[test]
-    fn a_missing_variable_says_who_sets_it() {
-        let error = env_var("KIT_SURELY_UNSET_VARIABLE").unwrap_err();
-        assert!(error.to_string().contains("region stack"), "{error}");
     }
 }

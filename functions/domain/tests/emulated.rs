@@ -1,6 +1,5 @@
 //! Domain behaviour against DynamoDB in the moto emulator: command handling with optimistic
-//! concurrency, idempotent command ids, origin tagging, the side-effect guard, the read model,
-//! and the attribute-name contract shared with the stacks.
+//! concurrency, idempotent command ids, origin tagging, the side-effect guard and the read model.
 #![allow(clippy::unwrap_used)]
 
 use domain::idempotency::{GuardTiming, IdempotencyStore, Once};
@@ -232,15 +231,4 @@ async fn the_read_model_applies_only_on_the_expected_version() {
     assert!(views.put_if_version(&view, 1).await.unwrap());
     assert_eq!(views.get("t1", true).await.unwrap(), Some(view));
     assert_eq!(views.get("missing", true).await.unwrap(), None);
-}
-
-#[test]
-fn attribute_names_match_the_stacks_contract() {
-    use stacks::constructs::event_log as contract;
-    assert_eq!(domain::item::AGGREGATE_KEY, contract::AGGREGATE_KEY);
-    assert_eq!(domain::item::SEQUENCE_KEY, contract::SEQUENCE_KEY);
-    assert_eq!(domain::item::ORIGIN_REGION, contract::ORIGIN_REGION);
-    assert_eq!(domain::item::RECORDED_AT, contract::RECORDED_AT);
-    assert_eq!(domain::idempotency::KEY, contract::IDEMPOTENCY_KEY);
-    assert_eq!(domain::idempotency::EXPIRES_AT, contract::IDEMPOTENCY_EXPIRES_AT);
 }

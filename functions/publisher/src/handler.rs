@@ -6,6 +6,7 @@ use crate::sink::{ConflictSink, OutgoingRecord, RecordSink};
 use crate::waves::{WaveSettings, publish};
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use domain::contract::origin::{Selected, StreamRecord, select};
 use domain::item::{AGGREGATE_KEY, AttributeMap, ORIGIN_REGION};
 use domain::{DomainError, DomainEventRef, EventItem, Origin};
 use rand::rngs::SmallRng;
@@ -99,8 +100,13 @@ impl<K: RecordSink, C: ConflictSink> Publisher<K, C> {
         let mut blocked: HashSet<&str> = HashSet::new();
         for (position, record) in records.iter().enumerate() {
             let change = &record.change;
-            match record.event_name.as_str() {
-                "INSERT" if change.new_image.string(ORIGIN_REGION) == Some(region) => {
+            let origins = StreamRecord {
+                event_name: &record.event_name,
+                new_origin: change.new_image.string(ORIGIN_REGION),
+                old_origin: change.old_image.string(ORIGIN_REGION),
+            };
+            match select(origins, region) {
+                Some(Selected::Publish) => {
                     let key = change.keys.string(AGGREGATE_KEY).unwrap_or_default();
                     if blocked.contains(key) {
                         plan.failed.push(position);
@@ -119,8 +125,8 @@ impl<K: RecordSink, C: ConflictSink> Publisher<K, C> {
                         }
                     }
                 }
-                "INSERT" => stats.skipped_foreign += 1,
-                "MODIFY" if change.old_image.string(ORIGIN_REGION) == Some(region) => {
+                None if record.event_name == "INSERT" => stats.skipped_foreign += 1,
+                Some(Selected::Overwritten) => {
                     if let Some(report) = self.conflict(record) {
                         stats.conflicts += 1;
                         if let Err(error) = self.conflicts.report(report).await {
@@ -131,7 +137,7 @@ impl<K: RecordSink, C: ConflictSink> Publisher<K, C> {
                         stats.skipped_other += 1;
                     }
                 }
-                _ => stats.skipped_other += 1,
+                None => stats.skipped_other += 1,
             }
         }
         plan

@@ -4,7 +4,8 @@ use aws_config::retry::RetryConfig;
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use domain::Origin;
-use domain::runtime::{emit_metrics, env_var, init_tracing, load_sdk_config};
+use domain::contract::env::PublisherEnvironment;
+use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings, deadline_instant};
 use rand::SeedableRng;
@@ -13,19 +14,19 @@ use rand::rngs::SmallRng;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    let environment = PublisherEnvironment::from_env()?;
     let config = load_sdk_config().await;
     // The handler owns retries of PutRecords (per entry, within the deadline); SDK-level retries
     // would resend entries that were already stored and spend the time budget blindly.
     let kinesis_config = aws_sdk_kinesis::config::Builder::from(&config).retry_config(RetryConfig::disabled()).build();
-    let app = env_var("APP_NAME")?;
     let publisher = Publisher {
-        sink: KinesisSink::new(aws_sdk_kinesis::Client::from_conf(kinesis_config), env_var("EVENT_STREAM_NAME")?),
-        conflicts: SqsConflicts::new(aws_sdk_sqs::Client::new(&config), env_var("CONFLICTS_QUEUE_URL")?),
+        sink: KinesisSink::new(aws_sdk_kinesis::Client::from_conf(kinesis_config), environment.event_stream_name),
+        conflicts: SqsConflicts::new(aws_sdk_sqs::Client::new(&config), environment.conflicts_queue_url),
         origin: Origin::from_env()?,
         settings: WaveSettings::default(),
     };
     let publisher = &publisher;
-    let app = app.as_str();
+    let app = environment.app_name.as_str();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<DynamoDbEvent>| async move {
         let deadline = deadline_instant(event.context.deadline);
         let mut rng = SmallRng::from_os_rng();

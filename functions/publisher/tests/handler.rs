@@ -204,16 +204,5 @@ async fn the_documentation_sample_from_another_table_is_skipped_without_failures
     assert_eq!((stats.skipped_foreign, stats.skipped_other, stats.calls), (1, 2, 0));
 }
 
-#[test]
-fn the_template_filters_select_the_records_the_handler_acts_on() {
-    let filters = stacks::app::publisher_filters(REGION);
-    let insert: serde_json::Value = serde_json::from_str(&filters[0]).unwrap();
-    let modify: serde_json::Value = serde_json::from_str(&filters[1]).unwrap();
-    assert_eq!(insert["eventName"][0], "INSERT");
-    assert_eq!(insert["dynamodb"]["NewImage"][domain::item::ORIGIN_REGION]["S"][0], REGION);
-    assert_eq!(modify["eventName"][0], "MODIFY");
-    assert_eq!(modify["dynamodb"]["OldImage"][domain::item::ORIGIN_REGION]["S"][0], REGION);
-}
-
 #[path = "handler/fault.rs"]
 mod fault;

@@ -9,9 +9,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use stacks::constructs::event_log::{
-    AGGREGATE_KEY, BY_ORIGIN_INDEX, IDEMPOTENCY_KEY, ORIGIN_REGION, RECORDED_AT, SEQUENCE_KEY,
-};
+use contract::event_log::{AGGREGATE_KEY, BY_ORIGIN_INDEX, ORIGIN_REGION, RECORDED_AT, SEQUENCE_KEY};
+use contract::idempotency;
 use std::time::Duration;
 
 /// The region tests run in unless they say otherwise.
@@ -136,7 +135,7 @@ pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, prefix: &str,
 
 /// The idempotency table.
 pub async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> String {
-    create_keyed_table(client, "idempotency", IDEMPOTENCY_KEY).await
+    create_keyed_table(client, "idempotency", idempotency::KEY).await
 }
 
 /// A read-model table.

@@ -4,10 +4,10 @@
 
 use crate::cfn::{Output, Template};
 use crate::config::{AppConfig, ProjectionKind};
-use crate::constructs::event_log::{
-    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps, event_log,
-};
+use crate::constructs::event_log::{ReplicatedTable, ReplicatedTableProps, event_log};
 use crate::constructs::pascal_case;
+use contract::event_log::AGGREGATE_KEY;
+use contract::idempotency;
 
 /// `<app>-events`.
 pub fn event_log_table_name(app: &str) -> String {
@@ -39,11 +39,11 @@ pub(super) fn template(config: &AppConfig) -> Template {
         ReplicatedTableProps {
             table_name: idempotency_table_name(&config.app),
             regions: &regions,
-            key: (IDEMPOTENCY_KEY, "S"),
+            key: (idempotency::KEY, "S"),
             range_key: None,
             stream: None,
             indexes: Vec::new(),
-            time_to_live: Some(IDEMPOTENCY_EXPIRES_AT),
+            time_to_live: Some(idempotency::EXPIRES_AT),
         },
     );
     for projection in config.projections.iter().filter(|p| p.kind == ProjectionKind::ReadModel) {

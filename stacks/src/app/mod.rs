@@ -14,7 +14,7 @@ pub use bootstrap::assets_bucket_physical_name;
 pub use data::{event_log_table_name, idempotency_table_name, read_model_table_name};
 pub use region::{
     ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, FunctionKind, PUBLISHER_SUBSCRIPTION, ROUTES,
-    code_key_parameter, publisher_filters,
+    code_key_parameter,
 };
 
 /// A synthesized template failed validation.

@@ -2,10 +2,8 @@
 //! replica stream, the projectors, the HTTP API, Route53 health check and record, and alarms.
 
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
-use crate::cfn::template::canonical;
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
-use crate::constructs::event_log::ORIGIN_REGION;
 use crate::constructs::function::{RustFunction, RustFunctionProps};
 use crate::constructs::http_api::{HttpApi, HttpApiProps};
 use crate::constructs::queue::retained_queue;
@@ -13,7 +11,7 @@ use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
 use crate::constructs::stream::EventStream;
 use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
 use crate::constructs::{alarms, dns, pascal_case, regional_arn};
-use serde_json::json;
+use contract::env::{ApiEnvironment, AuditProjectorEnvironment, PublisherEnvironment, ViewProjectorEnvironment};
 use std::collections::BTreeMap;
 
 /// Parameter carrying this region's replica stream ARN, resolved by the deployer with
@@ -64,18 +62,6 @@ impl FunctionKind {
 /// The template parameter holding the S3 key of a function kind's zip.
 pub fn code_key_parameter(kind: FunctionKind) -> String {
     format!("{}CodeKey", pascal_case(kind.crate_name()))
-}
-
-/// The publisher's filter patterns for `region`: this region's new events, and this region's
-/// events overwritten by another region's concurrent write (reported as conflicts).
-pub fn publisher_filters(region: &str) -> Vec<String> {
-    // Sorted keys, so the pattern text does not depend on serde_json's features in this build.
-    vec![
-        canonical(json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {ORIGIN_REGION: {"S": [region]}}}}))
-            .to_string(),
-        canonical(json!({"eventName": ["MODIFY"], "dynamodb": {"OldImage": {ORIGIN_REGION: {"S": [region]}}}}))
-            .to_string(),
-    ]
 }
 
 /// Everything the parts of the region stack share.
@@ -147,16 +133,20 @@ fn code_key_parameters(template: &mut Template, config: &AppConfig) -> BTreeMap<
 }
 
 impl RegionStack<'_> {
+    /// Every function's `APP_NAME`.
+    fn app_name(&self) -> Expr {
+        Expr::Str(self.config.app.clone())
+    }
+
     fn function(
         &mut self,
         id: &str,
         kind: FunctionKind,
         name: String,
         description: String,
-        environment: BTreeMap<String, Expr>,
+        environment: Vec<(&'static str, Expr)>,
     ) -> RustFunction {
-        let mut variables = BTreeMap::from([("APP_NAME".to_owned(), Expr::Str(self.config.app.clone()))]);
-        variables.extend(environment);
+        let variables = environment.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         let code_key = self.code_keys.get(&kind).map_or(Expr::NoValue, ParameterRef::reference);
         let function = RustFunction::new(
             &mut self.template,
@@ -207,16 +197,22 @@ impl RegionStack<'_> {
             },
         );
         let conflicts = retained_queue(&mut self.template, "PublisherConflicts");
-        let environment = BTreeMap::from([
-            ("EVENT_STREAM_NAME".to_owned(), stream.name()),
-            ("CONFLICTS_QUEUE_URL".to_owned(), conflicts.reference()),
-        ]);
+        let environment = PublisherEnvironment {
+            app_name: self.app_name(),
+            event_stream_name: stream.name(),
+            conflicts_queue_url: conflicts.reference(),
+        };
         let description = format!(
             "Publishes events that originated in {} from the event log stream to Kinesis, in order",
             self.region.name
         );
-        let publisher =
-            self.function("Publisher", FunctionKind::Publisher, format!("{app}-publisher"), description, environment);
+        let publisher = self.function(
+            "Publisher",
+            FunctionKind::Publisher,
+            format!("{app}-publisher"),
+            description,
+            environment.into_variables(),
+        );
         publisher.grant(
             &mut self.template,
             "PublishEvents",
@@ -228,7 +224,12 @@ impl RegionStack<'_> {
             stream_arn: stream_arn.reference(),
             read_resource: regional_arn("dynamodb", &format!("table/{}/stream/*", event_log_table_name(app))),
         };
-        self.subscribe(PUBLISHER_SUBSCRIPTION, &publisher, source, publisher_filters(&self.region.name));
+        self.subscribe(
+            PUBLISHER_SUBSCRIPTION,
+            &publisher,
+            source,
+            contract::origin::filter_patterns(&self.region.name),
+        );
         self.dead_letter_queues.push(("PublisherConflicts".into(), conflicts.queue_name()));
         alarms::iterator_age(
             &mut self.template,
@@ -253,7 +254,8 @@ impl RegionStack<'_> {
                         noncurrent_version_days: AUDIT_NONCURRENT_DAYS,
                     },
                 );
-                let environment = BTreeMap::from([("AUDIT_BUCKET".to_owned(), bucket.name())]);
+                let environment = AuditProjectorEnvironment { app_name: self.app_name(), audit_bucket: bucket.name() }
+                    .into_variables();
                 let description = format!("Writes one audit object per event ({})", projection.name);
                 let function = self.function(&id, FunctionKind::ProjectorAudit, name, description, environment);
                 function.grant(
@@ -274,7 +276,9 @@ impl RegionStack<'_> {
             }
             ProjectionKind::ReadModel => {
                 let table = read_model_table_name(&app, &projection.name);
-                let environment = BTreeMap::from([("VIEW_TABLE".to_owned(), Expr::Str(table.clone()))]);
+                let environment =
+                    ViewProjectorEnvironment { app_name: self.app_name(), view_table: Expr::Str(table.clone()) }
+                        .into_variables();
                 let description = format!("Applies events in order to the {} read model", projection.name);
                 let function = self.function(&id, FunctionKind::ProjectorView, name, description, environment);
                 let actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
@@ -306,19 +310,20 @@ impl RegionStack<'_> {
             .iter()
             .find(|p| p.kind == ProjectionKind::ReadModel)
             .map(|p| read_model_table_name(&app, &p.name));
-        let mut environment = BTreeMap::from([
-            ("EVENT_LOG_TABLE".to_owned(), Expr::Str(log.clone())),
-            ("EVENT_LOG_STREAM_ARN".to_owned(), Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into())),
-            ("IDEMPOTENCY_TABLE".to_owned(), Expr::Str(idempotency.clone())),
-            ("DRILL_PARAMETER".to_owned(), Expr::Str(drill_parameter.clone())),
-        ]);
-        environment.extend(view.clone().map(|table| ("READ_MODEL_TABLE".to_owned(), Expr::Str(table))));
+        let environment = ApiEnvironment {
+            app_name: self.app_name(),
+            event_log_table: Expr::Str(log.clone()),
+            event_log_stream_arn: Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into()),
+            idempotency_table: Expr::Str(idempotency.clone()),
+            drill_parameter: Expr::Str(drill_parameter.clone()),
+            read_model_table: view.clone().map(Expr::Str),
+        };
         let handler = self.function(
             "ApiHandler",
             FunctionKind::Api,
             format!("{app}-api"),
             "Validates commands, appends events, serves reads and /health".into(),
-            environment,
+            environment.into_variables(),
         );
         let table_arn = |name: &str| regional_arn("dynamodb", &format!("table/{name}"));
         let t = &mut self.template;
