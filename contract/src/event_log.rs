@@ -30,7 +30,7 @@ pub const ORIGIN_SHARD: &str = "OriginShard";
 
 /// The origin index: hash key [`ORIGIN_SHARD`], range key [`RECORDED_AT`], every attribute
 /// projected.
-pub const BY_ORIGIN_INDEX: &str = "ByOriginRegion";
+pub const BY_ORIGIN_INDEX: &str = "ByOriginShard";
 
 /// Shards per origin region. Part of the stored data: changing it moves aggregates between
 /// shards, so events written before the change would be looked for in the wrong place.

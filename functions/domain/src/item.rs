@@ -8,7 +8,8 @@ use serde_dynamo::AttributeValue as StreamValue;
 use std::collections::HashMap;
 
 pub use contract::event_log::{
-    AGGREGATE_KEY, COMMAND_ID, EVENT_ID, EVENT_TYPE, EVENT_VERSION, ORIGIN_REGION, PAYLOAD, RECORDED_AT, SEQUENCE_KEY,
+    AGGREGATE_KEY, COMMAND_ID, EVENT_ID, EVENT_TYPE, EVENT_VERSION, ORIGIN_REGION, ORIGIN_SHARD, PAYLOAD, RECORDED_AT,
+    SEQUENCE_KEY,
 };
 
 /// One immutable event as stored in the event log.
@@ -143,7 +144,8 @@ impl EventItem {
         serde_dynamo::Item::from(map)
     }
 
-    /// Every attribute with its DynamoDB type, written once for both representations.
+    /// Every attribute with its DynamoDB type, written once for both representations. The
+    /// origin shard is derived, so it is written but never read back.
     fn fields(&self) -> impl Iterator<Item = (&'static str, Field)> {
         [
             (AGGREGATE_KEY, Field::S(self.aggregate_key.clone())),
@@ -155,6 +157,7 @@ impl EventItem {
             (ORIGIN_REGION, Field::S(self.origin_region.clone())),
             (RECORDED_AT, Field::S(self.recorded_at.clone())),
             (COMMAND_ID, Field::S(self.command_id.clone())),
+            (ORIGIN_SHARD, Field::S(contract::event_log::origin_shard(&self.origin_region, &self.aggregate_key))),
         ]
         .into_iter()
     }

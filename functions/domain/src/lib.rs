@@ -12,6 +12,7 @@ pub mod error;
 pub mod idempotency;
 pub mod item;
 pub mod origin;
+pub mod origin_index;
 pub mod runtime;
 pub mod store;
 pub mod task;

@@ -43,6 +43,11 @@ impl EventStore {
         &self.table
     }
 
+    /// The DynamoDB client.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// A consistent Query for the items of `aggregate_key`, in sequence order.
     fn query_aggregate(&self, aggregate_key: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client

@@ -3,7 +3,7 @@
 //! one region, so no other stack declares them.
 
 use crate::cfn::{Output, Template};
-use crate::config::{AppConfig, ProjectionKind};
+use crate::config::{AppConfig, OriginIndex, ProjectionKind};
 use crate::constructs::event_log::{ReplicatedTable, ReplicatedTableProps, event_log};
 use crate::constructs::pascal_case;
 use contract::event_log::AGGREGATE_KEY;
@@ -32,7 +32,8 @@ pub(super) fn template(config: &AppConfig) -> Template {
         config.home,
         regions.join(", ")
     ));
-    let log = event_log(&mut template, "EventLog", event_log_table_name(&config.app), &regions);
+    let origin_index = config.origin_index == OriginIndex::Sharded;
+    let log = event_log(&mut template, "EventLog", event_log_table_name(&config.app), &regions, origin_index);
     ReplicatedTable::new(
         &mut template,
         "Idempotency",

@@ -6,7 +6,7 @@ use crate::cfn::dynamodb::{
     ReplicaSpecification, SSESpecification, StreamSpecification, TimeToLiveSpecification,
 };
 use crate::cfn::{Expr, Handle, ResourceOptions, Template};
-use contract::event_log::{AGGREGATE_KEY, BY_ORIGIN_INDEX, ORIGIN_REGION, RECORDED_AT, SEQUENCE_KEY};
+use contract::event_log::{AGGREGATE_KEY, BY_ORIGIN_INDEX, ORIGIN_SHARD, RECORDED_AT, SEQUENCE_KEY};
 
 /// Options of a [`ReplicatedTable`].
 #[derive(Debug, Clone)]
@@ -105,8 +105,15 @@ impl ReplicatedTable {
 }
 
 /// The event log of DESIGN.md: keyed by aggregate and sequence, `NEW_AND_OLD_IMAGES` stream,
-/// and an index by origin region and time.
-pub fn event_log(template: &mut Template, id: &str, table_name: String, regions: &[String]) -> ReplicatedTable {
+/// and, with `origin_index`, the index by origin shard and time that takeover and replay read
+/// (`contract::event_log` says why it is sharded).
+pub fn event_log(
+    template: &mut Template,
+    id: &str,
+    table_name: String,
+    regions: &[String],
+    origin_index: bool,
+) -> ReplicatedTable {
     ReplicatedTable::new(
         template,
         id,
@@ -116,7 +123,7 @@ pub fn event_log(template: &mut Template, id: &str, table_name: String, regions:
             key: (AGGREGATE_KEY, "S"),
             range_key: Some((SEQUENCE_KEY, "N")),
             stream: Some("NEW_AND_OLD_IMAGES"),
-            indexes: vec![(BY_ORIGIN_INDEX, ORIGIN_REGION, RECORDED_AT)],
+            indexes: if origin_index { vec![(BY_ORIGIN_INDEX, ORIGIN_SHARD, RECORDED_AT)] } else { Vec::new() },
             time_to_live: None,
         },
     )
