@@ -6,6 +6,7 @@
 pub use contract;
 
 pub mod aggregate;
+pub mod cancellation;
 pub mod commands;
 pub mod envelope;
 pub mod error;

@@ -2,6 +2,7 @@
 //! events with conditional Puts in one transaction (a concurrent append cancels it instead of
 //! overwriting), and a cheap read that proves the local replica answers.
 
+use crate::cancellation::{Cancellation, classify};
 use crate::error::DomainError;
 use crate::item::{AGGREGATE_KEY, EventItem, SEQUENCE_KEY};
 use aws_sdk_dynamodb::Client;
@@ -22,12 +23,8 @@ pub struct EventStore {
 /// Why an append did not happen.
 #[derive(Debug)]
 pub enum AppendError {
-    /// A condition failed: `reasons[i]` is the cancellation code of transaction item `i`
-    /// (`ConditionalCheckFailed`, `None`, ...); empty when the service did not say.
-    Cancelled {
-        /// Per-item cancellation codes.
-        reasons: Vec<String>,
-    },
+    /// DynamoDB cancelled the transaction; nothing was written.
+    Cancelled(Cancellation),
     /// Any other failure.
     Failed(DomainError),
 }
@@ -114,16 +111,9 @@ impl EventStore {
         match result {
             Ok(_) => Ok(()),
             Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if is_condition_failure(cancelled) =>
-                {
-                    Err(AppendError::Cancelled {
-                        reasons: cancelled
-                            .cancellation_reasons()
-                            .iter()
-                            .map(|r| r.code().unwrap_or("None").to_owned())
-                            .collect(),
-                    })
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes = cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None"));
+                    Err(AppendError::Cancelled(classify(codes, cancelled.message())))
                 }
                 _ => Err(AppendError::Failed(DomainError::from_sdk("TransactWriteItems", &error))),
             },
@@ -143,15 +133,4 @@ impl EventStore {
             .map(drop)
             .map_err(|e| DomainError::from_sdk("GetItem", &e))
     }
-}
-
-/// Whether a cancellation came from a failed condition (a conflict), rather than throttling or a
-/// transaction conflict that is worth retrying as is.
-fn is_condition_failure(cancelled: &aws_sdk_dynamodb::types::error::TransactionCanceledException) -> bool {
-    let reasons = cancelled.cancellation_reasons();
-    if reasons.is_empty() {
-        // Some emulators omit the reasons; the message still names the condition.
-        return cancelled.message().is_some_and(|m| m.contains("ConditionalCheckFailed"));
-    }
-    reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
 }
