@@ -32,6 +32,7 @@ async fn main() -> Result<(), Error> {
             ssm: aws_sdk_ssm::Client::new(&config),
             drill_parameter: environment.drill_parameter,
             check_timeout: api::health::CHECK_TIMEOUT,
+            cache: api::health::HealthCache::default(),
         },
     };
     let api = &api;

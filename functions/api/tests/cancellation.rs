@@ -55,6 +55,7 @@ fn api(transact: &Rule) -> Api {
             ssm: aws_sdk_ssm::Client::new(&unused),
             drill_parameter: "/orders/drill/us-east-1".into(),
             check_timeout: Duration::from_secs(1),
+            cache: api::health::HealthCache::default(),
         },
     }
 }

@@ -49,6 +49,7 @@ async fn setup() -> (Api, ViewStore, String) {
             ssm: aws::ssm(),
             drill_parameter: unique("/drill"),
             check_timeout: Duration::from_secs(20),
+            cache: api::health::HealthCache::default(),
         },
     };
     (api, views, stream_arn)
