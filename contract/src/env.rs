@@ -192,6 +192,8 @@ environment! {
         app_name: Required = "APP_NAME" as Name;
         /// The read-model table.
         view_table: Required = "VIEW_TABLE" as Name;
+        /// The event log, read to close gaps and to rebuild a view after a conflict.
+        event_log_table: Required = "EVENT_LOG_TABLE" as Name;
     }
 }
 

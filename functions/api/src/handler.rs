@@ -144,10 +144,10 @@ impl Api {
         let id = request::task_id(request)?;
         let min_version = request::min_version(request)?.unwrap_or(0);
         if let Some(views) = &self.views
-            && let Some(view) = views.get(&id, false).await?
-            && view.version >= min_version
+            && let Some(stored) = views.get(&id, false).await?
+            && stored.view.version >= min_version
         {
-            return Ok(respond(200, &json!(view), &[("x-read-source", "view".to_owned())]));
+            return Ok(respond(200, &json!(stored.view), &[("x-read-source", "view".to_owned())]));
         }
         let key = domain::item::aggregate_key(Task::TYPE, &id);
         let items = self.commands.store().load(&key).await?;

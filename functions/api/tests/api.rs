@@ -9,7 +9,7 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use domain::idempotency::IdempotencyStore;
 use domain::store::EventStore;
-use domain::{CommandService, DomainError, Origin, TaskView, ViewStore};
+use domain::{CommandService, DomainError, Origin, StoredView, TaskView, ViewStore};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -96,7 +96,8 @@ async fn reads_come_from_the_read_model_when_it_has_the_task() {
         created_at: String::new(),
         updated_at: String::new(),
     };
-    api.views.as_ref().unwrap().put_if_version(&view, 0).await.unwrap();
+    let stored = StoredView { view, last_event_id: None };
+    api.views.as_ref().unwrap().put_if_version(&stored, 0).await.unwrap();
     let (status, task, response) = call(&api, &http_request("GET /tasks/{id}", &format!("/tasks/{id}"), None)).await;
     assert_eq!((status, task["title"].as_str()), (200, Some("from the view")));
     assert_eq!(response.headers["x-read-source"], "view");
@@ -285,7 +286,8 @@ async fn min_version_reads_the_log_when_the_view_is_behind_and_waits_for_replica
         created_at: String::new(),
         updated_at: String::new(),
     };
-    api.views.as_ref().unwrap().put_if_version(&folded, 0).await.unwrap();
+    let stored = StoredView { view: folded, last_event_id: None };
+    api.views.as_ref().unwrap().put_if_version(&stored, 0).await.unwrap();
     command(&api, &id, r#"{"type":"complete"}"#).await;
     let (_, task, response) = call(&api, &get(&id, None)).await;
     assert_eq!(task["version"].as_u64(), Some(1));

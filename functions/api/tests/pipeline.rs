@@ -99,7 +99,7 @@ async fn commands_flow_through_publisher_and_projectors_exactly_once() {
     let audit = S3Store::new(s3.clone(), &bucket);
     for round in 0..2 {
         let (audit_response, audit_stats) = projector_audit::handle(&audit, &delivery).await;
-        let (view_response, view_stats) = projector_view::handle(&views, &delivery).await;
+        let (view_response, view_stats) = projector_view::handle(&views, api.commands.store(), &delivery).await;
         assert!(audit_response.batch_item_failures.is_empty() && view_response.batch_item_failures.is_empty());
         let (written, applied) = if round == 0 { (5, 5) } else { (0, 0) };
         assert_eq!((audit_stats.written, view_stats.applied), (written, applied), "round {round}");

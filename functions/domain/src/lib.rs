@@ -26,4 +26,4 @@ pub use error::DomainError;
 pub use item::EventItem;
 pub use origin::Origin;
 pub use task::{Task, TaskCommand, TaskEvent, Title};
-pub use view::{TaskView, ViewStore};
+pub use view::{StoredView, TaskView, ViewStore};

@@ -5,6 +5,7 @@
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use contract::metrics::FUNCTION_DIMENSION;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing_subscriber::filter::LevelFilter;
 
@@ -65,11 +66,11 @@ fn metrics_line(app: &str, function: &str, metrics: &[(&str, u64)], timestamp: u
             "Timestamp": timestamp,
             "CloudWatchMetrics": [{
                 "Namespace": app,
-                "Dimensions": [["Function"]],
+                "Dimensions": [[FUNCTION_DIMENSION]],
                 "Metrics": definitions,
             }],
         },
-        "Function": function,
+        FUNCTION_DIMENSION: function,
     });
     for (name, value) in metrics {
         line[*name] = serde_json::json!(value);

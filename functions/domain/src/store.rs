@@ -6,8 +6,10 @@ use crate::cancellation::{Cancellation, classify};
 use crate::error::DomainError;
 use crate::item::{AGGREGATE_KEY, EventItem, SEQUENCE_KEY};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use std::collections::HashMap;
 
 /// Aggregate key that no aggregate uses (`#` cannot appear in an aggregate type), read by the
 /// health check.
@@ -45,24 +47,48 @@ impl EventStore {
         &self.client
     }
 
-    /// A consistent Query for the items of `aggregate_key`, in sequence order.
-    fn query_aggregate(&self, aggregate_key: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    /// A consistent Query for the items of `aggregate_key` with sequences `from..=to` (`to`
+    /// `None`: to the last), in sequence order.
+    fn query_aggregate(&self, aggregate_key: &str, from: u64, to: Option<u64>) -> QueryFluentBuilder {
+        let mut values = HashMap::from([
+            (":k".to_owned(), AttributeValue::S(aggregate_key.to_owned())),
+            (":from".to_owned(), AttributeValue::N(from.to_string())),
+        ]);
+        let condition = match to {
+            Some(to) => {
+                values.insert(":to".to_owned(), AttributeValue::N(to.to_string()));
+                "#k = :k AND #s BETWEEN :from AND :to"
+            }
+            None => "#k = :k AND #s >= :from",
+        };
         self.client
             .query()
             .table_name(&self.table)
             .consistent_read(true)
-            .key_condition_expression("#k = :k")
+            .key_condition_expression(condition)
             .expression_attribute_names("#k", AGGREGATE_KEY)
-            .expression_attribute_values(":k", AttributeValue::S(aggregate_key.to_owned()))
+            .expression_attribute_names("#s", SEQUENCE_KEY)
+            .set_expression_attribute_values(Some(values))
     }
 
     /// Every event of `aggregate_key`, in sequence order (consistent read, all pages).
     pub async fn load(&self, aggregate_key: &str) -> Result<Vec<EventItem>, DomainError> {
+        self.load_range(aggregate_key, 1, None).await
+    }
+
+    /// The events of `aggregate_key` with sequences `from..=to` (`to` `None`: to the last), in
+    /// sequence order, read consistently from this region's replica (all pages).
+    pub async fn load_range(
+        &self,
+        aggregate_key: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<Vec<EventItem>, DomainError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
             let page = self
-                .query_aggregate(aggregate_key)
+                .query_aggregate(aggregate_key, from, to)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -80,7 +106,7 @@ impl EventStore {
     /// The highest sequence of `aggregate_key` (0 if none), read consistently.
     pub async fn latest_sequence(&self, aggregate_key: &str) -> Result<u64, DomainError> {
         let page = self
-            .query_aggregate(aggregate_key)
+            .query_aggregate(aggregate_key, 1, None)
             .scan_index_forward(false)
             .limit(1)
             .send()

@@ -6,8 +6,8 @@ use domain::cancellation::Cancellation;
 use domain::idempotency::{GuardTiming, IdempotencyStore, Once};
 use domain::store::{AppendError, EventStore};
 use domain::{
-    CommandRequest, CommandService, DomainError, EventItem, Origin, Target, Task, TaskCommand, TaskView, Title,
-    ViewStore, fold,
+    CommandRequest, CommandService, DomainError, EventItem, Origin, StoredView, Target, Task, TaskCommand, TaskView,
+    Title, ViewStore, fold,
 };
 use test_support::aws::{create_event_log, create_idempotency_table, create_view_table, dynamodb};
 use time::OffsetDateTime;
@@ -216,7 +216,7 @@ async fn a_live_claim_is_in_progress_and_an_expired_one_is_taken_over() {
 async fn the_read_model_applies_only_on_the_expected_version() {
     let client = dynamodb();
     let views = ViewStore::new(client.clone(), create_view_table(&client).await);
-    let mut view = TaskView {
+    let view = TaskView {
         id: "t1".into(),
         title: "a".into(),
         completed: false,
@@ -224,12 +224,14 @@ async fn the_read_model_applies_only_on_the_expected_version() {
         created_at: "2026-01-02T03:04:05.678Z".into(),
         updated_at: "2026-01-02T03:04:05.678Z".into(),
     };
-    assert!(views.put_if_version(&view, 0).await.unwrap());
-    assert!(!views.put_if_version(&view, 0).await.unwrap(), "already created");
-    view.version = 2;
-    view.completed = true;
-    assert!(!views.put_if_version(&view, 5).await.unwrap(), "wrong previous version");
-    assert!(views.put_if_version(&view, 1).await.unwrap());
-    assert_eq!(views.get("t1", true).await.unwrap(), Some(view));
+    let mut stored = StoredView { view, last_event_id: Some("e1".into()) };
+    assert!(views.put_if_version(&stored, 0).await.unwrap());
+    assert!(!views.put_if_version(&stored, 0).await.unwrap(), "already created");
+    stored.view.version = 2;
+    stored.view.completed = true;
+    stored.last_event_id = Some("e2".into());
+    assert!(!views.put_if_version(&stored, 5).await.unwrap(), "wrong previous version");
+    assert!(views.put_if_version(&stored, 1).await.unwrap());
+    assert_eq!(views.get("t1", true).await.unwrap(), Some(stored));
     assert_eq!(views.get("missing", true).await.unwrap(), None);
 }

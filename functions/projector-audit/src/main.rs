@@ -3,6 +3,7 @@
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::KinesisEventResponse;
 use domain::contract::env::AuditProjectorEnvironment;
+use domain::contract::metrics::AUDIT_PROJECTOR;
 use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use projector_audit::{S3Store, handle};
@@ -19,7 +20,7 @@ async fn main() -> Result<(), Error> {
         tracing::info!(?stats, "batch done");
         emit_metrics(
             app,
-            "projector-audit",
+            AUDIT_PROJECTOR,
             &[
                 ("AuditWritten", stats.written.into()),
                 ("AuditDuplicates", stats.duplicates.into()),

@@ -5,6 +5,7 @@ use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use domain::Origin;
 use domain::contract::env::PublisherEnvironment;
+use domain::contract::metrics::PUBLISHER;
 use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings, deadline_instant};
@@ -34,7 +35,7 @@ async fn main() -> Result<(), Error> {
         tracing::info!(?stats, failures = response.batch_item_failures.len(), "batch done");
         emit_metrics(
             app,
-            "publisher",
+            PUBLISHER,
             &[
                 ("Published", stats.published.into()),
                 ("SkippedForeign", stats.skipped_foreign.into()),

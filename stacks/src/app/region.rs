@@ -4,6 +4,7 @@
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
+use crate::constructs::alarms::AppMetric;
 use crate::constructs::function::{RustFunction, RustFunctionProps};
 use crate::constructs::http_api::{HttpApi, HttpApiProps};
 use crate::constructs::queue::retained_queue;
@@ -12,6 +13,7 @@ use crate::constructs::stream::EventStream;
 use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
 use crate::constructs::{alarms, dns, pascal_case, regional_arn};
 use contract::env::{ApiEnvironment, AuditProjectorEnvironment, PublisherEnvironment, ViewProjectorEnvironment};
+use contract::metrics;
 use std::collections::BTreeMap;
 
 /// Parameter carrying this region's replica stream ARN, resolved by the deployer with
@@ -276,9 +278,13 @@ impl RegionStack<'_> {
             }
             ProjectionKind::ReadModel => {
                 let table = read_model_table_name(&app, &projection.name);
-                let environment =
-                    ViewProjectorEnvironment { app_name: self.app_name(), view_table: Expr::Str(table.clone()) }
-                        .into_variables();
+                let log = event_log_table_name(&app);
+                let environment = ViewProjectorEnvironment {
+                    app_name: self.app_name(),
+                    view_table: Expr::Str(table.clone()),
+                    event_log_table: Expr::Str(log.clone()),
+                }
+                .into_variables();
                 let description = format!("Applies events in order to the {} read model", projection.name);
                 let function = self.function(&id, FunctionKind::ProjectorView, name, description, environment);
                 let actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
@@ -287,6 +293,12 @@ impl RegionStack<'_> {
                     "UpdateView",
                     &actions,
                     vec![regional_arn("dynamodb", &format!("table/{table}"))],
+                );
+                function.grant(
+                    &mut self.template,
+                    "ReadEventLog",
+                    &["dynamodb:Query"],
+                    vec![regional_arn("dynamodb", &format!("table/{log}"))],
                 );
                 function
             }
@@ -427,6 +439,15 @@ impl RegionStack<'_> {
                 format!("{app}-{id}-depth"),
                 queue_name.clone(),
             );
+        }
+        if self.config.projections.iter().any(|p| p.kind == ProjectionKind::ReadModel) {
+            let watched = AppMetric {
+                namespace: app,
+                function: metrics::VIEW_PROJECTOR,
+                metric: metrics::VIEW_CONFLICTS_METRIC,
+                description: "Two regions appended the same sequence of an aggregate and last-writer-wins kept one; the view was rebuilt from the log. Check the conflicts queue for the lost command.",
+            };
+            alarms::app_metric(&mut self.template, "ViewConflictsAlarm", format!("{app}-view-conflicts"), watched);
         }
     }
 }
