@@ -172,6 +172,8 @@ environment! {
         event_stream_name: Required = "EVENT_STREAM_NAME" as Name;
         /// Where overwritten local events are reported.
         conflicts_queue_url: Required = "CONFLICTS_QUEUE_URL" as Url;
+        /// The idempotency table, where the publisher keeps its poison holds.
+        idempotency_table: Required = "IDEMPOTENCY_TABLE" as Name;
     }
 }
 
@@ -230,6 +232,7 @@ mod tests {
             app_name: "orders".to_owned(),
             event_stream_name: "orders-events".to_owned(),
             conflicts_queue_url: "https://sqs.eu-west-1.amazonaws.com/123456789012/q".to_owned(),
+            idempotency_table: "orders-idempotency".to_owned(),
         };
         let read = PublisherEnvironment::from_lookup(lookup(publisher.clone().into_variables())).unwrap();
         assert_eq!(read, publisher);

@@ -8,6 +8,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::kinesis::KinesisEvent;
+use domain::holds::MemoryHolds;
 use domain::idempotency::IdempotencyStore;
 use domain::store::EventStore;
 use domain::{CommandService, Origin, ViewStore};
@@ -66,6 +67,7 @@ async fn publish(stream_arn: &str) -> KinesisEvent {
     let publisher = Publisher {
         sink: KinesisSink::new(kinesis.clone(), &stream_name),
         conflicts: SqsConflicts::new(aws::sqs(), aws::create_queue(&aws::sqs()).await),
+        holds: MemoryHolds::default(),
         origin: Origin::new(REGION).unwrap(),
         settings: WaveSettings::default(),
     };

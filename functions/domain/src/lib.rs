@@ -10,6 +10,7 @@ pub mod cancellation;
 pub mod commands;
 pub mod envelope;
 pub mod error;
+pub mod holds;
 pub mod idempotency;
 pub mod item;
 pub mod origin;

@@ -1,8 +1,10 @@
 //! Domain behaviour against DynamoDB in the moto emulator: command handling with optimistic
-//! concurrency, idempotent command ids, origin tagging, the side-effect guard and the read model.
+//! concurrency, idempotent command ids, origin tagging, the side-effect guard, the read model and
+//! the publisher's poison holds.
 #![allow(clippy::unwrap_used)]
 
 use domain::cancellation::Cancellation;
+use domain::holds::{Hold, HoldStore, HoldTable};
 use domain::idempotency::{GuardTiming, IdempotencyStore, Once};
 use domain::store::{AppendError, EventStore};
 use domain::{
@@ -234,4 +236,38 @@ async fn the_read_model_applies_only_on_the_expected_version() {
     assert!(views.put_if_version(&stored, 1).await.unwrap());
     assert_eq!(views.get("t1", true).await.unwrap(), Some(stored));
     assert_eq!(views.get("missing", true).await.unwrap(), None);
+}
+
+fn hold(key: &str, sequence: u64) -> Hold {
+    Hold {
+        aggregate_key: key.to_owned(),
+        sequence,
+        event_id: format!("e{sequence}"),
+        stream_sequence_number: "000000000000000000002".into(),
+        reason: "payload is not JSON".into(),
+        held_at: "2026-01-02T03:04:05.678Z".into(),
+        kept_back: 0,
+    }
+}
+
+#[tokio::test]
+async fn holds_keep_the_first_hold_count_events_and_settle_only_when_nothing_moved() {
+    let client = dynamodb();
+    let table = create_idempotency_table(&client).await;
+    let holds = HoldTable::new(client.clone(), &table, "eu-west-1");
+    assert!(holds.load().await.unwrap().is_empty());
+    assert!(!holds.keep_back("Task#a").await.unwrap(), "nothing held: publish");
+    holds.hold(&hold("Task#a", 2)).await.unwrap();
+    holds.hold(&hold("Task#a", 7)).await.unwrap();
+    holds.hold(&hold("Task#b", 1)).await.unwrap();
+    assert!(holds.keep_back("Task#a").await.unwrap());
+    let loaded = holds.load().await.unwrap();
+    assert_eq!((loaded["Task#a"].sequence, loaded["Task#a"].kept_back), (2, 1), "the first hold stays");
+    assert!(!holds.settle("Task#a", 0, None).await.unwrap(), "an event was kept back since");
+    let moved = Hold { kept_back: 0, ..hold("Task#a", 4) };
+    assert!(holds.settle("Task#a", 1, Some(&moved)).await.unwrap());
+    assert!(holds.settle("Task#a", 0, None).await.unwrap());
+    assert_eq!(holds.load().await.unwrap().keys().collect::<Vec<_>>(), ["Task#b"]);
+    let other_region = HoldTable::new(client, &table, "us-east-1");
+    assert!(other_region.load().await.unwrap().is_empty(), "holds are per region");
 }

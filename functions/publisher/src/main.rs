@@ -1,16 +1,19 @@
 //! Lambda entry point of the publisher: logs, SDK clients built once, then the runtime loop.
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use domain::Origin;
 use domain::contract::env::PublisherEnvironment;
-use domain::contract::metrics::PUBLISHER;
+use domain::contract::metrics::{HELD_BACK_METRIC, PUBLISHER};
+use domain::holds::HoldTable;
 use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings, deadline_instant};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,10 +23,18 @@ async fn main() -> Result<(), Error> {
     // The handler owns retries of PutRecords (per entry, within the deadline); SDK-level retries
     // would resend entries that were already stored and spend the time budget blindly.
     let kinesis_config = aws_sdk_kinesis::config::Builder::from(&config).retry_config(RetryConfig::disabled()).build();
+    // Conflict reports share a deadline inside the invocation's time (the handler cuts them
+    // off); two attempts of at most 2 s each fit it.
+    let sqs_config = aws_sdk_sqs::config::Builder::from(&config)
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(2)).build())
+        .build();
+    let origin = Origin::from_env()?;
     let publisher = Publisher {
         sink: KinesisSink::new(aws_sdk_kinesis::Client::from_conf(kinesis_config), environment.event_stream_name),
-        conflicts: SqsConflicts::new(aws_sdk_sqs::Client::new(&config), environment.conflicts_queue_url),
-        origin: Origin::from_env()?,
+        conflicts: SqsConflicts::new(aws_sdk_sqs::Client::from_conf(sqs_config), environment.conflicts_queue_url),
+        holds: HoldTable::new(aws_sdk_dynamodb::Client::new(&config), environment.idempotency_table, origin.region()),
+        origin,
         settings: WaveSettings::default(),
     };
     let publisher = &publisher;
@@ -40,6 +51,8 @@ async fn main() -> Result<(), Error> {
                 ("Published", stats.published.into()),
                 ("SkippedForeign", stats.skipped_foreign.into()),
                 ("Conflicts", stats.conflicts.into()),
+                ("Superseded", stats.superseded.into()),
+                (HELD_BACK_METRIC, stats.held_back.into()),
                 ("Unpublishable", stats.unpublishable.into()),
                 ("PutRecordsCalls", stats.calls.into()),
                 ("FailedEntries", stats.failed_entries.into()),

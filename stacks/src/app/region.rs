@@ -13,6 +13,7 @@ use crate::constructs::stream::EventStream;
 use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
 use crate::constructs::{alarms, dns, pascal_case, regional_arn};
 use contract::env::{ApiEnvironment, AuditProjectorEnvironment, PublisherEnvironment, ViewProjectorEnvironment};
+use contract::idempotency::publisher_key_prefix;
 use contract::metrics;
 use std::collections::BTreeMap;
 
@@ -199,10 +200,12 @@ impl RegionStack<'_> {
             },
         );
         let conflicts = retained_queue(&mut self.template, "PublisherConflicts");
+        let idempotency = idempotency_table_name(app);
         let environment = PublisherEnvironment {
             app_name: self.app_name(),
             event_stream_name: stream.name(),
             conflicts_queue_url: conflicts.reference(),
+            idempotency_table: Expr::Str(idempotency.clone()),
         };
         let description = format!(
             "Publishes events that originated in {} from the event log stream to Kinesis, in order",
@@ -222,6 +225,15 @@ impl RegionStack<'_> {
             vec![stream.arn()],
         );
         publisher.grant(&mut self.template, "ReportConflicts", &["sqs:SendMessage"], vec![conflicts.arn()]);
+        // Reads its holds once per batch (GetItem) and records, counts and never removes them
+        // (UpdateItem): releasing a hold is redrive's, under the operator's credentials.
+        publisher.grant_items(
+            &mut self.template,
+            "KeepPoisonHolds",
+            &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            regional_arn("dynamodb", &format!("table/{idempotency}")),
+            &publisher_key_prefix(&self.region.name),
+        );
         let source = Source::DynamoDb {
             stream_arn: stream_arn.reference(),
             read_resource: regional_arn("dynamodb", &format!("table/{}/stream/*", event_log_table_name(app))),
@@ -239,6 +251,13 @@ impl RegionStack<'_> {
             format!("{app}-publisher-iterator-age"),
             publisher.name(),
         );
+        let watched = AppMetric {
+            namespace: app,
+            function: metrics::PUBLISHER,
+            metric: metrics::HELD_BACK_METRIC,
+            description: "Events are held back behind an event that cannot be published; fix or skip it from the dead-letter queue with `cargo xtask redrive`, which releases the hold.",
+        };
+        alarms::app_metric(&mut self.template, "PublisherHeldBackAlarm", format!("{app}-publisher-held-back"), watched);
     }
 
     fn projector(&mut self, projection: &ProjectionConfig, stream: &EventStream) {
