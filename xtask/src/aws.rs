@@ -83,6 +83,12 @@ impl Aws {
         aws_sdk_cloudformation::Client::from_conf(config.build())
     }
 
+    /// API Gateway (v2) in `region`.
+    pub fn apigatewayv2(&self, region: &str) -> aws_sdk_apigatewayv2::Client {
+        let config = aws_sdk_apigatewayv2::config::Builder::from(&self.base).region(Region::new(region.to_owned()));
+        aws_sdk_apigatewayv2::Client::from_conf(config.build())
+    }
+
     /// S3 in `region` (path-style addressing when an endpoint override is set).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.base)

@@ -96,6 +96,10 @@ pub async fn review_stacks(session: &Session, concurrency: usize) -> Result<Vec<
             }
         }
     }
+    // The dns stack, with [dns] and the home region targeted.
+    let home = &session.config.home;
+    let dns = stacks::app::stack_name(&session.config, StackPart::Dns, home);
+    targets.extend(session.assembly.stack(&dns).filter(|_| session.regions.contains(home)));
     stream::iter(targets)
         .map(|stack| review_stack(session, stack))
         .buffered(concurrency.max(1))

@@ -4,10 +4,15 @@
 
 use crate::cfn::{Output, Template};
 use crate::config::{AppConfig, OriginIndex, ProjectionKind};
-use crate::constructs::event_log::{ReplicatedTable, ReplicatedTableProps, event_log};
+use crate::constructs::event_log::{ReplicatedTable, ReplicatedTableProps, StreamView, event_log};
 use crate::constructs::pascal_case;
 use contract::event_log::AGGREGATE_KEY;
 use contract::idempotency;
+
+/// The stream of the tables nothing reads (idempotency, read models): CloudFormation requires one
+/// on every multi-replica global table; `NEW_AND_OLD_IMAGES` is what the DynamoDB guide's global
+/// table tutorial and the AWS CDK's `TableV2` use for replicated tables.
+const UNREAD_STREAM: StreamView = StreamView::NewAndOldImages;
 
 /// `<app>-events`.
 pub fn event_log_table_name(app: &str) -> String {
@@ -42,7 +47,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
             regions: &regions,
             key: (idempotency::KEY, "S"),
             range_key: None,
-            stream: None,
+            stream: UNREAD_STREAM,
             indexes: Vec::new(),
             time_to_live: Some(idempotency::EXPIRES_AT),
         },
@@ -56,7 +61,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
                 regions: &regions,
                 key: (AGGREGATE_KEY, "S"),
                 range_key: None,
-                stream: None,
+                stream: UNREAD_STREAM,
                 indexes: Vec::new(),
                 time_to_live: None,
             },

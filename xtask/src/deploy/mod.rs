@@ -1,10 +1,11 @@
 //! `cargo xtask deploy`: every stack through a reviewed change set. Order: the bootstrap stacks
 //! and the home region's data stack, then the function zips, then the region stacks
-//! concurrently (bounded). In each phase every change set is created and reviewed first, then the approval
+//! concurrently (bounded), then the home region's dns stack. In each phase every change set is created and reviewed first, then the approval
 //! gate runs, then approved change sets execute.
 
 pub mod approval;
 pub mod artifacts;
+pub mod dns;
 pub mod emulation;
 pub mod events;
 pub mod params;
@@ -95,7 +96,8 @@ impl DeployArgs {
 }
 
 /// Deploys the session's regions: the bootstrap stacks and the home region's data stack (when
-/// targeted) first, then the function zips, then the region stacks, `concurrency` at a time.
+/// targeted) first, then the function zips, then the region stacks, `concurrency` at a time, then
+/// the home region's dns stack (when targeted).
 pub async fn deploy_regions(
     session: &Session,
     artifacts: &[Artifact],
@@ -128,7 +130,36 @@ pub async fn deploy_regions(
     let region_stacks: Vec<&Stack> =
         regions.iter().map(|r| session.stack(StackPart::Region, r)).collect::<Result<_>>()?;
     reports.extend(phase(session, &region_stacks, artifacts, approval, concurrency).await?);
+    if let Some(dns) = dns_stack_to_deploy(session, &reports).await? {
+        reports.extend(phase(session, &[dns], artifacts, approval, concurrency).await?);
+    }
     Ok(reports)
+}
+
+/// The home region's dns stack, when the home region is targeted, `[dns]` is configured (it is
+/// not against the emulator), every region stack exists and none failed just now: it takes every
+/// region's endpoints as parameters.
+async fn dns_stack_to_deploy<'a>(session: &'a Session, reports: &[StackReport]) -> Result<Option<&'a Stack>> {
+    let home = &session.config.home;
+    let name = stacks::app::stack_name(&session.config, StackPart::Dns, home);
+    let Some(dns) = session.assembly.stack(&name).filter(|_| session.regions.contains(home)) else {
+        return Ok(None);
+    };
+    if reports.iter().any(StackReport::failed) {
+        println!("{name} not deployed: a stack above failed");
+        return Ok(None);
+    }
+    for region in session.config.region_names() {
+        let stack = stacks::app::stack_name(&session.config, StackPart::Region, region);
+        if stack::status(&session.aws.cloudformation(region), &stack).await?.is_none() {
+            println!(
+                "{name} not deployed yet: {region} has no region stack, and the dns stack needs every region's \
+                 endpoints; deploy {region}, then the home region again (or use --all)"
+            );
+            return Ok(None);
+        }
+    }
+    Ok(Some(dns))
 }
 
 /// Uploads the function zips to every targeted region's assets bucket, regions in parallel.
