@@ -192,6 +192,12 @@ async fn rebuild<R: ViewRepository, L: EventLog>(
         }
     };
     let folded = match fold::<Task>(&items) {
+        // Never move a view back: a log behind it is still replicating.
+        Ok(folded) if folded.version < previous => {
+            tracing::warn!(aggregate = id, previous, log = folded.version, "the log is behind the view; will retry");
+            stats.failed = all.len() as u32;
+            return (stats, all);
+        }
         Ok(folded) => folded,
         Err(error) => {
             tracing::warn!(%error, aggregate = id, "the log cannot be folded yet; will retry");

@@ -200,6 +200,18 @@ async fn the_same_sequence_with_another_event_id_is_a_conflict_rebuilt_from_the_
 }
 
 #[tokio::test]
+async fn a_rebuild_never_moves_a_view_back_to_a_log_that_is_behind_it() {
+    let views = MemoryViews::default();
+    handle(&views, &MemoryLog::default(), &batch(&[("r", 1), ("r", 2), ("r", 3)])).await;
+    let mut other = task_event("r", 3, "eu-west-1");
+    other.event_id = "0000eeee-0000-7000-8000-000000000000".into();
+    let behind = MemoryLog::with(&[task_event("r", 1, "us-east-1"), task_event("r", 2, "us-east-1")]);
+    let (response, stats) = handle(&views, &behind, &raw_batch(&[data(&other)])).await;
+    assert_eq!((failures(&response).len(), stats.conflicts), (1, 0), "retried, not rebuilt backwards");
+    assert_eq!(views.version("r"), 3);
+}
+
+#[tokio::test]
 async fn only_event_3_of_a_task_whose_events_1_to_3_are_in_the_log_gives_version_3_without_failures() {
     let client = test_support::aws::dynamodb();
     let views = ViewStore::new(client.clone(), test_support::aws::create_view_table(&client).await);
