@@ -43,6 +43,7 @@ fn canned_api() -> Api {
             ssm: aws_sdk_ssm::Client::new(&config),
             drill_parameter: "/orders/drill/us-east-1".into(),
             check_timeout: api::health::CHECK_TIMEOUT,
+            cache: api::health::HealthCache::default(),
         },
     }
 }

@@ -7,7 +7,7 @@ use crate::request;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
-use domain::{CommandService, DomainError, Target, Task, TaskView, ViewStore, fold};
+use domain::{Aggregate, CommandService, DomainError, Target, Task, TaskView, ViewStore, fold};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -48,17 +48,21 @@ pub fn error_response(error: &DomainError) -> ApiGatewayV2httpResponse {
         DomainError::VersionConflict { .. } => (409, Some("expected_version"), "version_conflict"),
         DomainError::Rejected { .. } => (409, None, "rejected"),
         DomainError::CommandIdReused { .. } => (422, Some("command_id"), "command_id_reused"),
+        DomainError::Replicating { .. } => (503, None, "replicating"),
         DomainError::Aws { retryable: true, .. } => (503, None, "unavailable"),
         DomainError::Malformed { .. } | DomainError::Aws { .. } | DomainError::Config(_) => (500, None, "internal"),
     };
-    let message = if status >= 500 {
+    // Replication in flight is no fault to hide: say what is missing.
+    let message = if status >= 500 && !matches!(error, DomainError::Replicating { .. }) {
         "the service could not complete the request; retry later".to_owned()
     } else {
         error.to_string()
     };
     let mut body = json!({"error": message, "field": field, "code": code});
-    if let DomainError::VersionConflict { actual, .. } = error {
-        body["current_version"] = json!(actual);
+    match error {
+        DomainError::VersionConflict { actual, .. } => body["current_version"] = json!(actual),
+        DomainError::Replicating { have, .. } => body["current_version"] = json!(have),
+        _ => {}
     }
     let extra = if status == 503 { vec![("retry-after", "1".to_owned())] } else { Vec::new() };
     respond(status, &body, &extra)
@@ -132,20 +136,29 @@ impl Api {
         Ok(respond(200, &body, &[("idempotent-replayed", outcome.replayed.to_string())]))
     }
 
-    /// From the read model when there is one and it has the task (it lags the log a little);
-    /// otherwise from the event log, which is always current in this region.
+    /// From the read model when there is one and it has the task at `min_version` or later (it
+    /// lags the log a little); otherwise from the event log, read consistently in this region.
+    /// A `min_version` this region has not reached yet (the write was made in another region
+    /// and is still replicating) is 503 with `Retry-After`, so a client can read its own write.
     async fn read(&self, request: &ApiGatewayV2httpRequest) -> Result<ApiGatewayV2httpResponse, DomainError> {
         let id = request::task_id(request)?;
+        let min_version = request::min_version(request)?.unwrap_or(0);
         if let Some(views) = &self.views
-            && let Some(view) = views.get(&id, false).await?
+            && let Some(stored) = views.get(&id, false).await?
+            && stored.view.version >= min_version
         {
-            return Ok(respond(200, &json!(view), &[("x-read-source", "view".to_owned())]));
+            return Ok(respond(200, &json!(stored.view), &[("x-read-source", "view".to_owned())]));
         }
-        let items = self.commands.store().load(&domain::item::aggregate_key("Task", &id)).await?;
-        if items.is_empty() {
+        let key = domain::item::aggregate_key(Task::TYPE, &id);
+        let items = self.commands.store().load(&key).await?;
+        if items.is_empty() && min_version == 0 {
             return Err(DomainError::NotFound { aggregate: format!("task {id}") });
         }
-        let view = TaskView::from_folded(&id, &fold::<Task>(&items)?);
+        let folded = fold::<Task>(&items)?;
+        if folded.version < min_version {
+            return Err(DomainError::Replicating { aggregate: key, have: folded.version, want: min_version });
+        }
+        let view = TaskView::from_folded(&id, &folded);
         Ok(respond(200, &json!(view), &[("x-read-source", "log".to_owned())]))
     }
 

@@ -2,8 +2,9 @@
 
 use api::{Api, Health};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use domain::contract::env::ApiEnvironment;
 use domain::idempotency::IdempotencyStore;
-use domain::runtime::{env_var, init_tracing, load_sdk_config};
+use domain::runtime::{init_tracing, load_sdk_config};
 use domain::store::EventStore;
 use domain::{CommandService, Origin, ViewStore};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -13,23 +14,25 @@ use tracing::Instrument;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    let environment = ApiEnvironment::from_env()?;
     let config = load_sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let store = EventStore::new(dynamodb.clone(), env_var("EVENT_LOG_TABLE")?);
+    let store = EventStore::new(dynamodb.clone(), environment.event_log_table);
     let api = Api {
         commands: CommandService::new(
             store.clone(),
-            IdempotencyStore::new(dynamodb.clone(), env_var("IDEMPOTENCY_TABLE")?),
+            IdempotencyStore::new(dynamodb.clone(), environment.idempotency_table),
             Origin::from_env()?,
         ),
-        views: std::env::var("READ_MODEL_TABLE").ok().filter(|t| !t.is_empty()).map(|t| ViewStore::new(dynamodb, t)),
+        views: environment.read_model_table.map(|table| ViewStore::new(dynamodb, table)),
         health: Health {
             store,
             streams: aws_sdk_dynamodbstreams::Client::new(&config),
-            stream_arn: env_var("EVENT_LOG_STREAM_ARN")?,
+            stream_arn: environment.event_log_stream_arn,
             ssm: aws_sdk_ssm::Client::new(&config),
-            drill_parameter: env_var("DRILL_PARAMETER")?,
+            drill_parameter: environment.drill_parameter,
             check_timeout: api::health::CHECK_TIMEOUT,
+            cache: api::health::HealthCache::default(),
         },
     };
     let api = &api;

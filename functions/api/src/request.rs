@@ -101,6 +101,19 @@ fn expected_version(body: &Map<String, Value>) -> Result<Option<u64>, DomainErro
     }
 }
 
+/// `GET /tasks/{id}?min_version=v`: the version the answer must have reached, if given.
+pub fn min_version(request: &ApiGatewayV2httpRequest) -> Result<Option<u64>, DomainError> {
+    let Some(text) = request.query_string_parameters.first("min_version") else {
+        return Ok(None);
+    };
+    match text.parse::<u64>() {
+        Ok(version) if text.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(version)),
+        _ => {
+            Err(DomainError::invalid("min_version", "must be a non-negative integer (a version the task has reached)"))
+        }
+    }
+}
+
 /// `POST /tasks`: `{"title", "command_id"?}`.
 pub fn create_task(request: &ApiGatewayV2httpRequest) -> Result<CommandRequest<TaskCommand>, DomainError> {
     let body = body_object(request)?;

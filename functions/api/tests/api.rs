@@ -9,13 +9,14 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use domain::idempotency::IdempotencyStore;
 use domain::store::EventStore;
-use domain::{CommandService, DomainError, Origin, TaskView, ViewStore};
+use domain::{CommandService, DomainError, Origin, StoredView, TaskView, ViewStore};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::time::Duration;
 use test_support::aws::{
     create_event_log, create_idempotency_table, create_view_table, dynamodb, ssm, streams, unique,
 };
-use test_support::fixtures::{API_GATEWAY_V2_SAMPLE, http_request};
+use test_support::fixtures::{API_GATEWAY_V2_SAMPLE, http_request, task_event};
 use time::OffsetDateTime;
 
 async fn api(with_view: bool) -> Api {
@@ -38,6 +39,8 @@ async fn api(with_view: bool) -> Api {
             drill_parameter: format!("/{}/drill/us-east-1", unique("app")),
             // Generous: many tests share two cores with their emulators.
             check_timeout: Duration::from_secs(20),
+            // Every check runs: these tests change what the checks see between requests.
+            cache: api::health::HealthCache::new(Duration::ZERO),
         },
     }
 }
@@ -93,7 +96,8 @@ async fn reads_come_from_the_read_model_when_it_has_the_task() {
         created_at: String::new(),
         updated_at: String::new(),
     };
-    api.views.as_ref().unwrap().put_if_version(&view, 0).await.unwrap();
+    let stored = StoredView { view, last_event_id: None };
+    api.views.as_ref().unwrap().put_if_version(&stored, 0).await.unwrap();
     let (status, task, response) = call(&api, &http_request("GET /tasks/{id}", &format!("/tasks/{id}"), None)).await;
     assert_eq!((status, task["title"].as_str()), (200, Some("from the view")));
     assert_eq!(response.headers["x-read-source"], "view");
@@ -244,6 +248,64 @@ async fn health_is_503_when_the_stream_cannot_be_described() {
         "arn:aws:dynamodb:us-east-1:123456789012:table/missing/stream/2026-01-01T00:00:00.000".into();
     let (status, body, _) = call(&api, &http_request("GET /health", "/health", None)).await;
     assert_eq!((status, body["checks"]["stream"]["ok"].as_bool()), (503, Some(false)));
+}
+
+fn get(id: &str, min_version: Option<&str>) -> ApiGatewayV2httpRequest {
+    let mut request = http_request("GET /tasks/{id}", &format!("/tasks/{id}"), None);
+    let parameters: HashMap<String, String> =
+        min_version.map(|v| HashMap::from([("min_version".to_owned(), v.to_owned())])).unwrap_or_default();
+    request.query_string_parameters = parameters.into();
+    request
+}
+
+#[tokio::test]
+async fn an_aggregate_with_a_missing_sequence_is_503_retry_after_not_500() {
+    let api = api(false).await;
+    let store = api.commands.store();
+    // Events 1 and 3 have replicated here, event 2 not yet.
+    for sequence in [1, 3] {
+        let item = task_event("half", sequence, "eu-west-1");
+        store.append(vec![store.append_put(&item).unwrap()]).await.unwrap();
+    }
+    let (status, body, response) = call(&api, &get("half", None)).await;
+    assert_eq!((status, body["code"].as_str(), body["current_version"].as_u64()), (503, Some("replicating"), Some(1)));
+    assert_eq!(response.headers["retry-after"], "1");
+    let (status, body) = command(&api, "half", r#"{"type":"complete"}"#).await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("replicating")), "commands on it too");
+}
+
+#[tokio::test]
+async fn min_version_reads_the_log_when_the_view_is_behind_and_waits_for_replication() {
+    let api = api(true).await;
+    let id = create(&api, "a").await;
+    let folded = TaskView {
+        id: id.clone(),
+        title: "a".into(),
+        completed: false,
+        version: 1,
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    let stored = StoredView { view: folded, last_event_id: None };
+    api.views.as_ref().unwrap().put_if_version(&stored, 0).await.unwrap();
+    command(&api, &id, r#"{"type":"complete"}"#).await;
+    let (_, task, response) = call(&api, &get(&id, None)).await;
+    assert_eq!(task["version"].as_u64(), Some(1));
+    assert_eq!(response.headers["x-read-source"], "view");
+    let (status, task, response) = call(&api, &get(&id, Some("2"))).await;
+    assert_eq!((status, task["version"].as_u64(), task["completed"].as_bool()), (200, Some(2), Some(true)));
+    assert_eq!(response.headers["x-read-source"], "log");
+    let (_, _, response) = call(&api, &get(&id, Some("1"))).await;
+    assert_eq!(response.headers["x-read-source"], "view", "the view is recent enough");
+    let (status, body, response) = call(&api, &get(&id, Some("3"))).await;
+    assert_eq!((status, body["current_version"].as_u64()), (503, Some(2)));
+    assert_eq!(response.headers["retry-after"], "1");
+    let (status, _, _) = call(&api, &get("not-here-yet", Some("1"))).await;
+    assert_eq!(status, 503, "a task written elsewhere may not have arrived yet");
+    for bad in ["two", "-1", "+2", "1.5", ""] {
+        let (status, body, _) = call(&api, &get(&id, Some(bad))).await;
+        assert_eq!((status, body["field"].as_str()), (400, Some("min_version")), "{bad:?}");
+    }
 }
 
 #[test]

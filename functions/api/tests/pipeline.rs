@@ -8,6 +8,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::kinesis::KinesisEvent;
+use domain::holds::MemoryHolds;
 use domain::idempotency::IdempotencyStore;
 use domain::store::EventStore;
 use domain::{CommandService, Origin, ViewStore};
@@ -49,6 +50,7 @@ async fn setup() -> (Api, ViewStore, String) {
             ssm: aws::ssm(),
             drill_parameter: unique("/drill"),
             check_timeout: Duration::from_secs(20),
+            cache: api::health::HealthCache::default(),
         },
     };
     (api, views, stream_arn)
@@ -65,6 +67,7 @@ async fn publish(stream_arn: &str) -> KinesisEvent {
     let publisher = Publisher {
         sink: KinesisSink::new(kinesis.clone(), &stream_name),
         conflicts: SqsConflicts::new(aws::sqs(), aws::create_queue(&aws::sqs()).await),
+        holds: MemoryHolds::default(),
         origin: Origin::new(REGION).unwrap(),
         settings: WaveSettings::default(),
     };
@@ -98,7 +101,7 @@ async fn commands_flow_through_publisher_and_projectors_exactly_once() {
     let audit = S3Store::new(s3.clone(), &bucket);
     for round in 0..2 {
         let (audit_response, audit_stats) = projector_audit::handle(&audit, &delivery).await;
-        let (view_response, view_stats) = projector_view::handle(&views, &delivery).await;
+        let (view_response, view_stats) = projector_view::handle(&views, api.commands.store(), &delivery).await;
         assert!(audit_response.batch_item_failures.is_empty() && view_response.batch_item_failures.is_empty());
         let (written, applied) = if round == 0 { (5, 5) } else { (0, 0) };
         assert_eq!((audit_stats.written, view_stats.applied), (written, applied), "round {round}");

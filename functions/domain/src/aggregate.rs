@@ -94,16 +94,17 @@ pub enum ApplyError {
     Malformed(DomainError),
 }
 
-/// Rebuilds an aggregate from its event-log items in sequence order. A gap or an unreadable
-/// event in the log is [`DomainError::Malformed`]: the log is the source of truth.
+/// Rebuilds an aggregate from its event-log items in sequence order. An unreadable event is
+/// [`DomainError::Malformed`]; a missing sequence is [`DomainError::Replicating`]: a replica
+/// applies replicated items one by one, so a later event can be there before an earlier one.
 pub fn fold<A: Aggregate>(items: &[EventItem]) -> Result<Folded<A>, DomainError> {
     let mut folded = Folded::<A>::default();
     for item in items {
         let meta = EventMeta { sequence: item.sequence, recorded_at: &item.recorded_at };
         folded.apply_item(&item.event_type, item.event_version, &item.payload, meta).map_err(|e| match e {
             ApplyError::Malformed(e) => e,
-            gap @ ApplyError::Gap { .. } => {
-                DomainError::malformed("event log", format!("{}: {gap}", item.aggregate_key))
+            ApplyError::Gap { have, .. } => {
+                DomainError::Replicating { aggregate: item.aggregate_key.clone(), have, want: have + 1 }
             }
         })?;
     }

@@ -1,15 +1,28 @@
 //! Command handling with optimistic concurrency and idempotent command ids: look up the command
 //! record, load the aggregate with a Query, decide, and append the events together with the
-//! command record in one conditional transaction.
+//! command record in one conditional transaction. A transaction cancelled by contention or
+//! throttling (not by a failed condition) is tried again a few times within ~150 ms, then
+//! answered as a conflict (409) or as throttling (503), never as an internal error.
 
 use crate::aggregate::{Aggregate, EventBody, fold};
+use crate::cancellation::Cancellation;
 use crate::error::DomainError;
 use crate::idempotency::{COMMAND_TTL_SECONDS, CommandRecord, IdempotencyStore};
 use crate::item::{EventItem, aggregate_key, split_aggregate_key};
 use crate::origin::{Origin, format_recorded_at};
 use crate::store::{AppendError, EventStore};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use time::OffsetDateTime;
+
+/// Tries of a transaction cancelled by contention or throttling.
+const APPEND_ATTEMPTS: u32 = 4;
+/// Backoff ceiling before the first retry; doubles per retry (full jitter): at most
+/// 20 + 40 + 80 ms in all.
+const APPEND_BACKOFF: Duration = Duration::from_millis(20);
 
 /// Which aggregate a command addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,11 +110,31 @@ impl CommandService {
         };
         let mut writes = new_items.iter().map(|item| self.store.append_put(item)).collect::<Result<Vec<_>, _>>()?;
         writes.push(self.idempotency.command_put(&record)?);
-        match self.store.append(writes).await {
+        match self.append(writes).await {
             Ok(()) => Ok(CommandOutcome { aggregate_id: id, version, replayed: false }),
             Err(AppendError::Failed(error)) => Err(error),
-            Err(AppendError::Cancelled { .. }) => {
+            Err(AppendError::Cancelled(Cancellation::ConditionFailed | Cancellation::TransactionConflict)) => {
                 self.explain_cancellation(&request.command_id, &fingerprint, &key, current.version).await
+            }
+            Err(AppendError::Cancelled(Cancellation::Throttled)) => Err(cancelled("throttled", true)),
+            Err(AppendError::Cancelled(Cancellation::Invalid(reason))) => Err(cancelled(&reason, false)),
+        }
+    }
+
+    /// Appends, trying again while the transaction is cancelled by contention or throttling.
+    async fn append(&self, writes: Vec<TransactWriteItem>) -> Result<(), AppendError> {
+        let mut rng = SmallRng::from_os_rng();
+        let mut attempt = 1;
+        loop {
+            match self.store.append(writes.clone()).await {
+                Err(AppendError::Cancelled(Cancellation::TransactionConflict | Cancellation::Throttled))
+                    if attempt < APPEND_ATTEMPTS =>
+                {
+                    let ceiling = APPEND_BACKOFF * (1 << (attempt - 1));
+                    tokio::time::sleep(ceiling.mul_f64(rng.random_range(0.0..=1.0))).await;
+                    attempt += 1;
+                }
+                other => return other,
             }
         }
     }
@@ -147,6 +180,16 @@ impl CommandService {
         }
         let actual = self.store.latest_sequence(key).await?;
         Err(DomainError::VersionConflict { aggregate: key.to_owned(), expected, actual })
+    }
+}
+
+/// A cancelled transaction that is neither a conflict nor a replay.
+fn cancelled(reason: &str, retryable: bool) -> DomainError {
+    DomainError::Aws {
+        operation: "TransactWriteItems".into(),
+        code: "TransactionCanceledException".into(),
+        message: format!("cancelled: {reason}"),
+        retryable,
     }
 }
 

@@ -37,6 +37,18 @@ pub enum DomainError {
         /// Why, in words a client can show.
         reason: String,
     },
+    /// This region does not have the aggregate's events up to `want` yet: global-table
+    /// replication applies items one by one, so another region's events arrive with a delay
+    /// and may arrive out of order. Not corruption: a retry shortly after succeeds.
+    #[error("{aggregate} is at version {have} in this region and version {want} has not arrived yet; retry shortly")]
+    Replicating {
+        /// `Task#<id>`.
+        aggregate: String,
+        /// The version this region can fold without a gap.
+        have: u64,
+        /// The version asked for (the missing event, or the reader's `min_version`).
+        want: u64,
+    },
     /// A CommandId was reused for a different command.
     #[error("command id {command_id} was already used for a different command; use a new id")]
     CommandIdReused {
@@ -84,7 +96,7 @@ impl DomainError {
     pub fn is_retryable(&self) -> bool {
         match self {
             DomainError::Aws { retryable, .. } => *retryable,
-            DomainError::VersionConflict { .. } => true,
+            DomainError::VersionConflict { .. } | DomainError::Replicating { .. } => true,
             DomainError::Invalid { .. }
             | DomainError::NotFound { .. }
             | DomainError::Rejected { .. }

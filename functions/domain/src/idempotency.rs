@@ -9,10 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use std::collections::HashMap;
 use std::future::Future;
 
-/// Hash key of the idempotency table (the stacks' `IDEMPOTENCY_KEY`).
-pub const KEY: &str = "Key";
-/// TTL attribute, epoch seconds (the stacks' `IDEMPOTENCY_EXPIRES_AT`).
-pub const EXPIRES_AT: &str = "ExpiresAt";
+pub use contract::idempotency::{EXPIRES_AT, KEY};
 /// How long a command id is remembered: a client retrying later than this creates a new effect.
 pub const COMMAND_TTL_SECONDS: i64 = 7 * 24 * 3600;
 

@@ -7,24 +7,10 @@ use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use serde_dynamo::AttributeValue as StreamValue;
 use std::collections::HashMap;
 
-/// Hash key: `<AggregateType>#<id>`.
-pub const AGGREGATE_KEY: &str = "AggregateTypeAndId";
-/// Range key: 1, 2, 3 ... per aggregate.
-pub const SEQUENCE_KEY: &str = "AggregateIdSequence";
-/// Globally unique, time-ordered event id (UUIDv7).
-pub const EVENT_ID: &str = "EventId";
-/// `TaskCreated`, ...
-pub const EVENT_TYPE: &str = "EventType";
-/// Schema version of the payload.
-pub const EVENT_VERSION: &str = "EventVersion";
-/// The event body as JSON text.
-pub const PAYLOAD: &str = "Payload";
-/// Region of the api function that wrote the event; the publisher filter keys on it.
-pub const ORIGIN_REGION: &str = "OriginRegion";
-/// RFC 3339 UTC with milliseconds.
-pub const RECORDED_AT: &str = "RecordedAt";
-/// The command that produced the event.
-pub const COMMAND_ID: &str = "CommandId";
+pub use contract::event_log::{
+    AGGREGATE_KEY, COMMAND_ID, EVENT_ID, EVENT_TYPE, EVENT_VERSION, ORIGIN_REGION, ORIGIN_SHARD, PAYLOAD, RECORDED_AT,
+    SEQUENCE_KEY,
+};
 
 /// One immutable event as stored in the event log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +144,8 @@ impl EventItem {
         serde_dynamo::Item::from(map)
     }
 
-    /// Every attribute with its DynamoDB type, written once for both representations.
+    /// Every attribute with its DynamoDB type, written once for both representations. The
+    /// origin shard is derived, so it is written but never read back.
     fn fields(&self) -> impl Iterator<Item = (&'static str, Field)> {
         [
             (AGGREGATE_KEY, Field::S(self.aggregate_key.clone())),
@@ -170,6 +157,7 @@ impl EventItem {
             (ORIGIN_REGION, Field::S(self.origin_region.clone())),
             (RECORDED_AT, Field::S(self.recorded_at.clone())),
             (COMMAND_ID, Field::S(self.command_id.clone())),
+            (ORIGIN_SHARD, Field::S(contract::event_log::origin_shard(&self.origin_region, &self.aggregate_key))),
         ]
         .into_iter()
     }

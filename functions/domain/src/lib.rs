@@ -3,13 +3,18 @@
 //! with optimistic concurrency and idempotent command ids, the once-per-consumer guard, the
 //! read model, and the retryable / non-retryable error split.
 
+pub use contract;
+
 pub mod aggregate;
+pub mod cancellation;
 pub mod commands;
 pub mod envelope;
 pub mod error;
+pub mod holds;
 pub mod idempotency;
 pub mod item;
 pub mod origin;
+pub mod origin_index;
 pub mod runtime;
 pub mod store;
 pub mod task;
@@ -22,4 +27,4 @@ pub use error::DomainError;
 pub use item::EventItem;
 pub use origin::Origin;
 pub use task::{Task, TaskCommand, TaskEvent, Title};
-pub use view::{TaskView, ViewStore};
+pub use view::{StoredView, TaskView, ViewStore};

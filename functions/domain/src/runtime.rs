@@ -1,11 +1,11 @@
 //! What every function does at start-up: JSON logs, the AWS SDK configuration (rustls + ring,
 //! short timeouts, credentials and region from Lambda's variables, TLS set up on the first
-//! request), required environment variables, and CloudWatch metrics as EMF log lines.
+//! request), and CloudWatch metrics as EMF log lines. Each function reads its environment with its
+//! struct in `contract::env`.
 //!
 //! Start-up is on every cold start's path (`cargo xtask bench init` measures it against a
 //! hello-world function); README "Cold start" says what each choice here bought.
 
-use crate::error::DomainError;
 use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -13,6 +13,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use contract::metrics::FUNCTION_DIMENSION;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing_subscriber::filter::LevelFilter;
 
@@ -99,14 +100,6 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-/// Reads a required environment variable set by the templates.
-pub fn env_var(name: &str) -> Result<String, DomainError> {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => Ok(value),
-        _ => Err(DomainError::Config(format!("{name} is not set; the region stack sets it on the function"))),
-    }
-}
-
 /// Prints one CloudWatch Embedded Metric Format line: CloudWatch turns it into metrics in
 /// namespace `<app>` with a `Function` dimension, at no API cost.
 pub fn emit_metrics(app: &str, function: &str, metrics: &[(&str, u64)]) {
@@ -122,11 +115,11 @@ fn metrics_line(app: &str, function: &str, metrics: &[(&str, u64)], timestamp: u
             "Timestamp": timestamp,
             "CloudWatchMetrics": [{
                 "Namespace": app,
-                "Dimensions": [["Function"]],
+                "Dimensions": [[FUNCTION_DIMENSION]],
                 "Metrics": definitions,
             }],
         },
-        "Function": function,
+        FUNCTION_DIMENSION: function,
     });
     for (name, value) in metrics {
         line[*name] = serde_json::json!(value);
@@ -196,11 +189,5 @@ mod tests {
         dynamodb.list_tables().send().await.unwrap();
         assert_eq!(connectors.load(Ordering::SeqCst), 1, "the first request asks for the connector");
         assert_eq!(validations.load(Ordering::SeqCst), 0);
-    }
-
-    #[test]
-    fn a_missing_variable_says_who_sets_it() {
-        let error = env_var("KIT_SURELY_UNSET_VARIABLE").unwrap_err();
-        assert!(error.to_string().contains("region stack"), "{error}");
     }
 }

@@ -2,11 +2,14 @@
 //! events with conditional Puts in one transaction (a concurrent append cancels it instead of
 //! overwriting), and a cheap read that proves the local replica answers.
 
+use crate::cancellation::{Cancellation, classify};
 use crate::error::DomainError;
 use crate::item::{AGGREGATE_KEY, EventItem, SEQUENCE_KEY};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use std::collections::HashMap;
 
 /// Aggregate key that no aggregate uses (`#` cannot appear in an aggregate type), read by the
 /// health check.
@@ -22,12 +25,8 @@ pub struct EventStore {
 /// Why an append did not happen.
 #[derive(Debug)]
 pub enum AppendError {
-    /// A condition failed: `reasons[i]` is the cancellation code of transaction item `i`
-    /// (`ConditionalCheckFailed`, `None`, ...); empty when the service did not say.
-    Cancelled {
-        /// Per-item cancellation codes.
-        reasons: Vec<String>,
-    },
+    /// DynamoDB cancelled the transaction; nothing was written.
+    Cancelled(Cancellation),
     /// Any other failure.
     Failed(DomainError),
 }
@@ -43,24 +42,53 @@ impl EventStore {
         &self.table
     }
 
-    /// A consistent Query for the items of `aggregate_key`, in sequence order.
-    fn query_aggregate(&self, aggregate_key: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    /// The DynamoDB client.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A consistent Query for the items of `aggregate_key` with sequences `from..=to` (`to`
+    /// `None`: to the last), in sequence order.
+    fn query_aggregate(&self, aggregate_key: &str, from: u64, to: Option<u64>) -> QueryFluentBuilder {
+        let mut values = HashMap::from([
+            (":k".to_owned(), AttributeValue::S(aggregate_key.to_owned())),
+            (":from".to_owned(), AttributeValue::N(from.to_string())),
+        ]);
+        let condition = match to {
+            Some(to) => {
+                values.insert(":to".to_owned(), AttributeValue::N(to.to_string()));
+                "#k = :k AND #s BETWEEN :from AND :to"
+            }
+            None => "#k = :k AND #s >= :from",
+        };
         self.client
             .query()
             .table_name(&self.table)
             .consistent_read(true)
-            .key_condition_expression("#k = :k")
+            .key_condition_expression(condition)
             .expression_attribute_names("#k", AGGREGATE_KEY)
-            .expression_attribute_values(":k", AttributeValue::S(aggregate_key.to_owned()))
+            .expression_attribute_names("#s", SEQUENCE_KEY)
+            .set_expression_attribute_values(Some(values))
     }
 
     /// Every event of `aggregate_key`, in sequence order (consistent read, all pages).
     pub async fn load(&self, aggregate_key: &str) -> Result<Vec<EventItem>, DomainError> {
+        self.load_range(aggregate_key, 1, None).await
+    }
+
+    /// The events of `aggregate_key` with sequences `from..=to` (`to` `None`: to the last), in
+    /// sequence order, read consistently from this region's replica (all pages).
+    pub async fn load_range(
+        &self,
+        aggregate_key: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<Vec<EventItem>, DomainError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
             let page = self
-                .query_aggregate(aggregate_key)
+                .query_aggregate(aggregate_key, from, to)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -78,7 +106,7 @@ impl EventStore {
     /// The highest sequence of `aggregate_key` (0 if none), read consistently.
     pub async fn latest_sequence(&self, aggregate_key: &str) -> Result<u64, DomainError> {
         let page = self
-            .query_aggregate(aggregate_key)
+            .query_aggregate(aggregate_key, 1, None)
             .scan_index_forward(false)
             .limit(1)
             .send()
@@ -109,16 +137,9 @@ impl EventStore {
         match result {
             Ok(_) => Ok(()),
             Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                    if is_condition_failure(cancelled) =>
-                {
-                    Err(AppendError::Cancelled {
-                        reasons: cancelled
-                            .cancellation_reasons()
-                            .iter()
-                            .map(|r| r.code().unwrap_or("None").to_owned())
-                            .collect(),
-                    })
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes = cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None"));
+                    Err(AppendError::Cancelled(classify(codes, cancelled.message())))
                 }
                 _ => Err(AppendError::Failed(DomainError::from_sdk("TransactWriteItems", &error))),
             },
@@ -138,15 +159,4 @@ impl EventStore {
             .map(drop)
             .map_err(|e| DomainError::from_sdk("GetItem", &e))
     }
-}
-
-/// Whether a cancellation came from a failed condition (a conflict), rather than throttling or a
-/// transaction conflict that is worth retrying as is.
-fn is_condition_failure(cancelled: &aws_sdk_dynamodb::types::error::TransactionCanceledException) -> bool {
-    let reasons = cancelled.cancellation_reasons();
-    if reasons.is_empty() {
-        // Some emulators omit the reasons; the message still names the condition.
-        return cancelled.message().is_some_and(|m| m.contains("ConditionalCheckFailed"));
-    }
-    reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
 }

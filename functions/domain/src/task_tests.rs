@@ -117,7 +117,9 @@ fn fold_rebuilds_state_and_version_and_rejects_gaps() {
     assert!(folded.state.completed);
     assert_eq!(folded.state.created_at, "2026-01-02T03:04:01.000Z");
     assert_eq!(folded.state.updated_at, "2026-01-02T03:04:03.000Z");
-    assert!(fold::<Task>(&[items[0].clone(), items[2].clone()]).is_err());
+    let gap = fold::<Task>(&[items[0].clone(), items[2].clone()]).unwrap_err();
+    assert!(matches!(gap, DomainError::Replicating { have: 1, want: 2, .. }), "{gap}");
+    assert!(gap.is_retryable(), "replication in flight, not corruption");
 }
 
 #[test]

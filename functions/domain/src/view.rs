@@ -1,5 +1,8 @@
 //! The Task read model (`<app>-view-<projection>`, hash key `AggregateTypeAndId`): written by the
-//! view projector with a version condition, read by the api.
+//! view projector with a version condition, read by the api. Each view also stores the EventId
+//! of the event that made its version, so the projector can tell a redelivery of that event (a
+//! duplicate) from another event with the same sequence (a conflict that last-writer-wins
+//! settled in the log).
 
 use crate::aggregate::{Aggregate, Folded};
 use crate::error::DomainError;
@@ -86,6 +89,34 @@ impl TaskView {
     }
 }
 
+/// A view as stored: what clients read, and the EventId its version came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredView {
+    /// The view.
+    pub view: TaskView,
+    /// EventId of the event at `view.version`; absent in views written before it was stored.
+    pub last_event_id: Option<String>,
+}
+
+impl StoredView {
+    /// The item PutItem writes.
+    pub fn to_sdk(&self) -> HashMap<String, AttributeValue> {
+        let mut item = self.view.to_sdk();
+        if let Some(id) = &self.last_event_id {
+            item.insert(LAST_EVENT_ID.to_owned(), AttributeValue::S(id.clone()));
+        }
+        item
+    }
+
+    /// Reads a stored view.
+    pub fn from_sdk(item: &HashMap<String, AttributeValue>) -> Result<Self, DomainError> {
+        Ok(StoredView { view: TaskView::from_sdk(item)?, last_event_id: item.string(LAST_EVENT_ID).map(str::to_owned) })
+    }
+}
+
+/// Attribute holding [`StoredView::last_event_id`].
+const LAST_EVENT_ID: &str = "LastEventId";
+
 /// The read-model table.
 #[derive(Debug, Clone)]
 pub struct ViewStore {
@@ -100,7 +131,7 @@ impl ViewStore {
     }
 
     /// The view of task `id`; `consistent` for the projector, which must see its own writes.
-    pub async fn get(&self, id: &str, consistent: bool) -> Result<Option<TaskView>, DomainError> {
+    pub async fn get(&self, id: &str, consistent: bool) -> Result<Option<StoredView>, DomainError> {
         let output = self
             .client
             .get_item()
@@ -110,12 +141,12 @@ impl ViewStore {
             .send()
             .await
             .map_err(|e| DomainError::from_sdk("GetItem", &e))?;
-        output.item.as_ref().map(TaskView::from_sdk).transpose()
+        output.item.as_ref().map(StoredView::from_sdk).transpose()
     }
 
     /// Writes `view` only if the stored version is still `previous` (absent for 0). Returns
     /// false when another writer got there first.
-    pub async fn put_if_version(&self, view: &TaskView, previous: u64) -> Result<bool, DomainError> {
+    pub async fn put_if_version(&self, view: &StoredView, previous: u64) -> Result<bool, DomainError> {
         let request = self.client.put_item().table_name(&self.table).set_item(Some(view.to_sdk()));
         let request = if previous == 0 {
             request.condition_expression("attribute_not_exists(#k)").expression_attribute_names("#k", AGGREGATE_KEY)
@@ -150,5 +181,7 @@ mod tests {
         };
         assert_eq!(TaskView::from_sdk(&view.to_sdk()).unwrap(), view);
         assert_eq!(TaskView::from_folded("t-1", &view.to_folded()), view);
+        let stored = StoredView { view, last_event_id: Some("e4".into()) };
+        assert_eq!(StoredView::from_sdk(&stored.to_sdk()).unwrap(), stored);
     }
 }

@@ -1,13 +1,15 @@
 //! Domain behaviour against DynamoDB in the moto emulator: command handling with optimistic
-//! concurrency, idempotent command ids, origin tagging, the side-effect guard, the read model,
-//! and the attribute-name contract shared with the stacks.
+//! concurrency, idempotent command ids, origin tagging, the side-effect guard, the read model and
+//! the publisher's poison holds.
 #![allow(clippy::unwrap_used)]
 
+use domain::cancellation::Cancellation;
+use domain::holds::{Hold, HoldStore, HoldTable};
 use domain::idempotency::{GuardTiming, IdempotencyStore, Once};
 use domain::store::{AppendError, EventStore};
 use domain::{
-    CommandRequest, CommandService, DomainError, EventItem, Origin, Target, Task, TaskCommand, TaskView, Title,
-    ViewStore, fold,
+    CommandRequest, CommandService, DomainError, EventItem, Origin, StoredView, Target, Task, TaskCommand, TaskView,
+    Title, ViewStore, fold,
 };
 use test_support::aws::{create_event_log, create_idempotency_table, create_view_table, dynamodb};
 use time::OffsetDateTime;
@@ -115,7 +117,7 @@ async fn appending_a_taken_sequence_is_cancelled_and_never_overwrites() {
     store.append(vec![store.append_put(&first).unwrap()]).await.unwrap();
     let rival = item("Task#x", 1, "rival", "eu-west-1");
     let result = store.append(vec![store.append_put(&rival).unwrap()]).await;
-    assert!(matches!(result, Err(AppendError::Cancelled { .. })), "{result:?}");
+    assert!(matches!(result, Err(AppendError::Cancelled(Cancellation::ConditionFailed))), "{result:?}");
     assert_eq!(store.load("Task#x").await.unwrap(), vec![first]);
 }
 
@@ -216,7 +218,7 @@ async fn a_live_claim_is_in_progress_and_an_expired_one_is_taken_over() {
 async fn the_read_model_applies_only_on_the_expected_version() {
     let client = dynamodb();
     let views = ViewStore::new(client.clone(), create_view_table(&client).await);
-    let mut view = TaskView {
+    let view = TaskView {
         id: "t1".into(),
         title: "a".into(),
         completed: false,
@@ -224,23 +226,48 @@ async fn the_read_model_applies_only_on_the_expected_version() {
         created_at: "2026-01-02T03:04:05.678Z".into(),
         updated_at: "2026-01-02T03:04:05.678Z".into(),
     };
-    assert!(views.put_if_version(&view, 0).await.unwrap());
-    assert!(!views.put_if_version(&view, 0).await.unwrap(), "already created");
-    view.version = 2;
-    view.completed = true;
-    assert!(!views.put_if_version(&view, 5).await.unwrap(), "wrong previous version");
-    assert!(views.put_if_version(&view, 1).await.unwrap());
-    assert_eq!(views.get("t1", true).await.unwrap(), Some(view));
+    let mut stored = StoredView { view, last_event_id: Some("e1".into()) };
+    assert!(views.put_if_version(&stored, 0).await.unwrap());
+    assert!(!views.put_if_version(&stored, 0).await.unwrap(), "already created");
+    stored.view.version = 2;
+    stored.view.completed = true;
+    stored.last_event_id = Some("e2".into());
+    assert!(!views.put_if_version(&stored, 5).await.unwrap(), "wrong previous version");
+    assert!(views.put_if_version(&stored, 1).await.unwrap());
+    assert_eq!(views.get("t1", true).await.unwrap(), Some(stored));
     assert_eq!(views.get("missing", true).await.unwrap(), None);
 }
 
-#[test]
-fn attribute_names_match_the_stacks_contract() {
-    use stacks::constructs::event_log as contract;
-    assert_eq!(domain::item::AGGREGATE_KEY, contract::AGGREGATE_KEY);
-    assert_eq!(domain::item::SEQUENCE_KEY, contract::SEQUENCE_KEY);
-    assert_eq!(domain::item::ORIGIN_REGION, contract::ORIGIN_REGION);
-    assert_eq!(domain::item::RECORDED_AT, contract::RECORDED_AT);
-    assert_eq!(domain::idempotency::KEY, contract::IDEMPOTENCY_KEY);
-    assert_eq!(domain::idempotency::EXPIRES_AT, contract::IDEMPOTENCY_EXPIRES_AT);
+fn hold(key: &str, sequence: u64) -> Hold {
+    Hold {
+        aggregate_key: key.to_owned(),
+        sequence,
+        event_id: format!("e{sequence}"),
+        stream_sequence_number: "000000000000000000002".into(),
+        reason: "payload is not JSON".into(),
+        held_at: "2026-01-02T03:04:05.678Z".into(),
+        kept_back: 0,
+    }
+}
+
+#[tokio::test]
+async fn holds_keep_the_first_hold_count_events_and_settle_only_when_nothing_moved() {
+    let client = dynamodb();
+    let table = create_idempotency_table(&client).await;
+    let holds = HoldTable::new(client.clone(), &table, "eu-west-1");
+    assert!(holds.load().await.unwrap().is_empty());
+    assert!(!holds.keep_back("Task#a").await.unwrap(), "nothing held: publish");
+    holds.hold(&hold("Task#a", 2)).await.unwrap();
+    holds.hold(&hold("Task#a", 7)).await.unwrap();
+    holds.hold(&hold("Task#b", 1)).await.unwrap();
+    assert!(holds.keep_back("Task#a").await.unwrap());
+    let loaded = holds.load().await.unwrap();
+    assert_eq!((loaded["Task#a"].sequence, loaded["Task#a"].kept_back), (2, 1), "the first hold stays");
+    assert!(!holds.settle("Task#a", 0, None).await.unwrap(), "an event was kept back since");
+    let moved = Hold { kept_back: 0, ..hold("Task#a", 4) };
+    assert!(holds.settle("Task#a", 1, Some(&moved)).await.unwrap());
+    assert!(holds.settle("Task#a", 0, None).await.unwrap());
+    assert_eq!(holds.load().await.unwrap().keys().collect::<Vec<_>>(), ["Task#b"]);
+    let other_region = HoldTable::new(client, &table, "us-east-1");
+    assert!(other_region.load().await.unwrap().is_empty(), "holds are per region");
 }

@@ -2,23 +2,25 @@
 
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::KinesisEventResponse;
-use domain::runtime::{emit_metrics, env_var, init_tracing, load_sdk_config};
+use domain::contract::env::AuditProjectorEnvironment;
+use domain::contract::metrics::AUDIT_PROJECTOR;
+use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use projector_audit::{S3Store, handle};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    let environment = AuditProjectorEnvironment::from_env()?;
     let config = load_sdk_config().await;
-    let store = S3Store::new(aws_sdk_s3::Client::new(&config), env_var("AUDIT_BUCKET")?);
-    let app = env_var("APP_NAME")?;
-    let (store, app) = (&store, app.as_str());
+    let store = S3Store::new(aws_sdk_s3::Client::new(&config), environment.audit_bucket);
+    let (store, app) = (&store, environment.app_name.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
         let (response, stats) = handle(store, &event.payload).await;
         tracing::info!(?stats, "batch done");
         emit_metrics(
             app,
-            "projector-audit",
+            AUDIT_PROJECTOR,
             &[
                 ("AuditWritten", stats.written.into()),
                 ("AuditDuplicates", stats.duplicates.into()),

@@ -1,5 +1,6 @@
 //! The view projector function: Kinesis domain events → the Task read model in DynamoDB.
 
 pub mod handler;
+mod project;
 
-pub use handler::{Stats, ViewRepository, handle};
+pub use handler::{EventLog, Stats, ViewRepository, handle};

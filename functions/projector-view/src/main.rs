@@ -4,27 +4,34 @@
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::KinesisEventResponse;
 use domain::ViewStore;
-use domain::runtime::{emit_metrics, env_var, init_tracing, load_sdk_config};
+use domain::contract::env::ViewProjectorEnvironment;
+use domain::contract::metrics::{VIEW_CONFLICTS_METRIC, VIEW_PROJECTOR};
+use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
+use domain::store::EventStore;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use projector_view::handle;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    let environment = ViewProjectorEnvironment::from_env()?;
     let config = load_sdk_config().await;
-    let views = ViewStore::new(aws_sdk_dynamodb::Client::new(&config), env_var("VIEW_TABLE")?);
-    let app = env_var("APP_NAME")?;
-    let (views, app) = (&views, app.as_str());
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let views = ViewStore::new(dynamodb.clone(), environment.view_table);
+    let log = EventStore::new(dynamodb, environment.event_log_table);
+    let (views, log, app) = (&views, &log, environment.app_name.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
-        let (response, stats) = handle(views, &event.payload).await;
+        let (response, stats) = handle(views, log, &event.payload).await;
         tracing::info!(?stats, "batch done");
         emit_metrics(
             app,
-            "projector-view",
+            VIEW_PROJECTOR,
             &[
                 ("ViewApplied", stats.applied.into()),
                 ("ViewDuplicates", stats.duplicates.into()),
+                ("ViewFilled", stats.filled.into()),
                 ("ViewGaps", stats.gaps.into()),
+                (VIEW_CONFLICTS_METRIC, stats.conflicts.into()),
                 ("ViewPoison", stats.poison.into()),
                 ("ViewFailed", stats.failed.into()),
             ],

@@ -9,6 +9,7 @@
 
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use domain::holds::MemoryHolds;
 use domain::{DomainError, Origin};
 use publisher::{ConflictSink, EntryResult, KinesisSink, OutgoingRecord, Publisher, RecordSink, WaveSettings};
 use rand::SeedableRng;
@@ -53,10 +54,11 @@ fn batch_bytes(aggregates: usize, per_aggregate: u64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap_or_default()
 }
 
-fn publisher<K: RecordSink>(sink: K) -> Publisher<K, NoConflicts> {
+fn publisher<K: RecordSink>(sink: K) -> Publisher<K, NoConflicts, MemoryHolds> {
     Publisher {
         sink,
         conflicts: NoConflicts,
+        holds: MemoryHolds::default(),
         origin: Origin::new(REGION).unwrap_or_else(|e| panic!("{e}")),
         settings: WaveSettings::default(),
     }
@@ -66,7 +68,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn handle<K: RecordSink>(publisher: &Publisher<K, NoConflicts>, bytes: &[u8]) -> usize {
+async fn handle<K: RecordSink>(publisher: &Publisher<K, NoConflicts, MemoryHolds>, bytes: &[u8]) -> usize {
     let event: DynamoDbEvent = serde_json::from_slice(bytes).unwrap_or_default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let (response, _) = publisher.handle(&event, deadline, &mut SmallRng::seed_from_u64(1)).await;

@@ -1,13 +1,17 @@
 //! The publisher function: the event log's DynamoDB stream → the regional Kinesis stream.
-//! [`handler`] classifies and reports, [`waves`] publishes in per-aggregate order, [`sink`]
-//! abstracts Kinesis and SQS so tests can inject faults.
+//! [`handler`] classifies, holds and publishes, `conflicts` reports overwritten events,
+//! [`waves`] publishes in per-aggregate order, [`sink`] abstracts Kinesis and SQS so tests can
+//! inject faults, and [`release`] lifts a poison hold (what `redrive` calls).
 
+mod conflicts;
 pub mod handler;
+pub mod release;
 pub mod replay;
 pub mod sink;
 pub mod waves;
 
 pub use handler::{Publisher, Stats};
+pub use release::{Release, ReleaseError, Released};
 pub use sink::{ConflictSink, EntryResult, KinesisSink, OutgoingRecord, RecordSink, SqsConflicts};
 pub use waves::WaveSettings;
 

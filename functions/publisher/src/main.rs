@@ -1,31 +1,44 @@
 //! Lambda entry point of the publisher: logs, SDK clients built once, then the runtime loop.
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use domain::Origin;
-use domain::runtime::{emit_metrics, env_var, init_tracing, load_sdk_config};
+use domain::contract::env::PublisherEnvironment;
+use domain::contract::metrics::{HELD_BACK_METRIC, PUBLISHER};
+use domain::holds::HoldTable;
+use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings, deadline_instant};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
+    let environment = PublisherEnvironment::from_env()?;
     let config = load_sdk_config().await;
     // The handler owns retries of PutRecords (per entry, within the deadline); SDK-level retries
     // would resend entries that were already stored and spend the time budget blindly.
     let kinesis_config = aws_sdk_kinesis::config::Builder::from(&config).retry_config(RetryConfig::disabled()).build();
-    let app = env_var("APP_NAME")?;
+    // Conflict reports share a deadline inside the invocation's time (the handler cuts them
+    // off); two attempts of at most 2 s each fit it.
+    let sqs_config = aws_sdk_sqs::config::Builder::from(&config)
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(2)).build())
+        .build();
+    let origin = Origin::from_env()?;
     let publisher = Publisher {
-        sink: KinesisSink::new(aws_sdk_kinesis::Client::from_conf(kinesis_config), env_var("EVENT_STREAM_NAME")?),
-        conflicts: SqsConflicts::new(aws_sdk_sqs::Client::new(&config), env_var("CONFLICTS_QUEUE_URL")?),
-        origin: Origin::from_env()?,
+        sink: KinesisSink::new(aws_sdk_kinesis::Client::from_conf(kinesis_config), environment.event_stream_name),
+        conflicts: SqsConflicts::new(aws_sdk_sqs::Client::from_conf(sqs_config), environment.conflicts_queue_url),
+        holds: HoldTable::new(aws_sdk_dynamodb::Client::new(&config), environment.idempotency_table, origin.region()),
+        origin,
         settings: WaveSettings::default(),
     };
     let publisher = &publisher;
-    let app = app.as_str();
+    let app = environment.app_name.as_str();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<DynamoDbEvent>| async move {
         let deadline = deadline_instant(event.context.deadline);
         let mut rng = SmallRng::from_os_rng();
@@ -33,11 +46,13 @@ async fn main() -> Result<(), Error> {
         tracing::info!(?stats, failures = response.batch_item_failures.len(), "batch done");
         emit_metrics(
             app,
-            "publisher",
+            PUBLISHER,
             &[
                 ("Published", stats.published.into()),
                 ("SkippedForeign", stats.skipped_foreign.into()),
                 ("Conflicts", stats.conflicts.into()),
+                ("Superseded", stats.superseded.into()),
+                (HELD_BACK_METRIC, stats.held_back.into()),
                 ("Unpublishable", stats.unpublishable.into()),
                 ("PutRecordsCalls", stats.calls.into()),
                 ("FailedEntries", stats.failed_entries.into()),

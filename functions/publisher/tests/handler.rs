@@ -1,11 +1,14 @@
 //! Publisher handler tests with real-shaped DynamoDB stream events and in-process fakes of
-//! Kinesis and SQS: ordering, wave sizes, conflicts, mixed origins, unpublishable events, and
-//! fault injection (partial failures and throttling) over 10,000 events.
+//! Kinesis, SQS and the hold store: ordering, wave sizes, conflicts (reported within the
+//! deadline, overwritten inserts not published), mixed origins, unpublishable events holding
+//! their aggregate across invocations, and fault injection (partial failures and throttling)
+//! over 10,000 events.
 #![allow(clippy::unwrap_used)]
 
 mod fakes;
 
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
+use domain::holds::{HoldStore, MemoryHolds};
 use domain::{DomainEvent, Origin};
 use fakes::{FakeConflicts, FakeKinesis};
 use publisher::{Publisher, Stats, WaveSettings};
@@ -17,11 +20,23 @@ use tokio::time::Instant;
 
 const REGION: &str = "us-east-1";
 
-fn publisher(kinesis: FakeKinesis, conflicts: FakeConflicts) -> Publisher<FakeKinesis, FakeConflicts> {
-    Publisher { sink: kinesis, conflicts, origin: Origin::new(REGION).unwrap(), settings: WaveSettings::default() }
+type TestPublisher = Publisher<FakeKinesis, FakeConflicts, MemoryHolds>;
+
+fn publisher(kinesis: FakeKinesis, conflicts: FakeConflicts) -> TestPublisher {
+    with_holds(kinesis, conflicts, MemoryHolds::default())
 }
 
-async fn run(publisher: &Publisher<FakeKinesis, FakeConflicts>, event: &DynamoDbEvent) -> (Option<String>, Stats) {
+fn with_holds(kinesis: FakeKinesis, conflicts: FakeConflicts, holds: MemoryHolds) -> TestPublisher {
+    Publisher {
+        sink: kinesis,
+        conflicts,
+        holds,
+        origin: Origin::new(REGION).unwrap(),
+        settings: WaveSettings::default(),
+    }
+}
+
+async fn run(publisher: &TestPublisher, event: &DynamoDbEvent) -> (Option<String>, Stats) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let (response, stats) = publisher.handle(event, deadline, &mut SmallRng::seed_from_u64(1)).await;
     assert!(response.batch_item_failures.len() <= 1, "only the earliest record is reported");
@@ -204,16 +219,11 @@ async fn the_documentation_sample_from_another_table_is_skipped_without_failures
     assert_eq!((stats.skipped_foreign, stats.skipped_other, stats.calls), (1, 2, 0));
 }
 
-#[test]
-fn the_template_filters_select_the_records_the_handler_acts_on() {
-    let filters = stacks::app::publisher_filters(REGION);
-    let insert: serde_json::Value = serde_json::from_str(&filters[0]).unwrap();
-    let modify: serde_json::Value = serde_json::from_str(&filters[1]).unwrap();
-    assert_eq!(insert["eventName"][0], "INSERT");
-    assert_eq!(insert["dynamodb"]["NewImage"][domain::item::ORIGIN_REGION]["S"][0], REGION);
-    assert_eq!(modify["eventName"][0], "MODIFY");
-    assert_eq!(modify["dynamodb"]["OldImage"][domain::item::ORIGIN_REGION]["S"][0], REGION);
-}
-
 #[path = "handler/fault.rs"]
 mod fault;
+
+#[path = "handler/holds.rs"]
+mod holds;
+
+#[path = "handler/conflicts.rs"]
+mod conflicts;

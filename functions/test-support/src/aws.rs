@@ -9,9 +9,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
-use stacks::constructs::event_log::{
-    AGGREGATE_KEY, BY_ORIGIN_INDEX, IDEMPOTENCY_KEY, ORIGIN_REGION, RECORDED_AT, SEQUENCE_KEY,
-};
+use contract::event_log::{AGGREGATE_KEY, BY_ORIGIN_INDEX, ORIGIN_SHARD, RECORDED_AT, SEQUENCE_KEY};
+use contract::idempotency;
 use std::time::Duration;
 
 /// The region tests run in unless they say otherwise.
@@ -81,13 +80,13 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("key schema element has its required fields")
 }
 
-/// The event log as the data stack defines it (keys, `ByOriginRegion` index, NEW_AND_OLD_IMAGES
+/// The event log as the data stack defines it (keys, the origin index, NEW_AND_OLD_IMAGES
 /// stream). Returns the table name and its stream ARN.
 pub async fn create_event_log(client: &aws_sdk_dynamodb::Client) -> (String, String) {
     let name = unique("events");
     let index = GlobalSecondaryIndex::builder()
         .index_name(BY_ORIGIN_INDEX)
-        .key_schema(key(ORIGIN_REGION, KeyType::Hash))
+        .key_schema(key(ORIGIN_SHARD, KeyType::Hash))
         .key_schema(key(RECORDED_AT, KeyType::Range))
         .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
@@ -98,7 +97,7 @@ pub async fn create_event_log(client: &aws_sdk_dynamodb::Client) -> (String, Str
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(AGGREGATE_KEY, ScalarAttributeType::S))
         .attribute_definitions(attribute(SEQUENCE_KEY, ScalarAttributeType::N))
-        .attribute_definitions(attribute(ORIGIN_REGION, ScalarAttributeType::S))
+        .attribute_definitions(attribute(ORIGIN_SHARD, ScalarAttributeType::S))
         .attribute_definitions(attribute(RECORDED_AT, ScalarAttributeType::S))
         .key_schema(key(AGGREGATE_KEY, KeyType::Hash))
         .key_schema(key(SEQUENCE_KEY, KeyType::Range))
@@ -136,7 +135,7 @@ pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, prefix: &str,
 
 /// The idempotency table.
 pub async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> String {
-    create_keyed_table(client, "idempotency", IDEMPOTENCY_KEY).await
+    create_keyed_table(client, "idempotency", idempotency::KEY).await
 }
 
 /// A read-model table.

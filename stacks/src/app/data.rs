@@ -3,12 +3,11 @@
 //! one region, so no other stack declares them.
 
 use crate::cfn::{Output, Template};
-use crate::config::{AppConfig, ProjectionKind};
-use crate::constructs::event_log::{
-    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps, StreamView,
-    event_log,
-};
+use crate::config::{AppConfig, OriginIndex, ProjectionKind};
+use crate::constructs::event_log::{ReplicatedTable, ReplicatedTableProps, StreamView, event_log};
 use crate::constructs::pascal_case;
+use contract::event_log::AGGREGATE_KEY;
+use contract::idempotency;
 
 /// The stream of the tables nothing reads (idempotency, read models): CloudFormation requires one
 /// on every multi-replica global table; `NEW_AND_OLD_IMAGES` is what the DynamoDB guide's global
@@ -38,18 +37,19 @@ pub(super) fn template(config: &AppConfig) -> Template {
         config.home,
         regions.join(", ")
     ));
-    let log = event_log(&mut template, "EventLog", event_log_table_name(&config.app), &regions);
+    let origin_index = config.origin_index == OriginIndex::Sharded;
+    let log = event_log(&mut template, "EventLog", event_log_table_name(&config.app), &regions, origin_index);
     ReplicatedTable::new(
         &mut template,
         "Idempotency",
         ReplicatedTableProps {
             table_name: idempotency_table_name(&config.app),
             regions: &regions,
-            key: (IDEMPOTENCY_KEY, "S"),
+            key: (idempotency::KEY, "S"),
             range_key: None,
             stream: UNREAD_STREAM,
             indexes: Vec::new(),
-            time_to_live: Some(IDEMPOTENCY_EXPIRES_AT),
+            time_to_live: Some(idempotency::EXPIRES_AT),
         },
     );
     for projection in config.projections.iter().filter(|p| p.kind == ProjectionKind::ReadModel) {

@@ -16,7 +16,7 @@ pub use data::{event_log_table_name, idempotency_table_name, read_model_table_na
 pub use dns::{SHARED_RECORDS, api_hostname_parameter, domain_target_parameter, health_check_id};
 pub use region::{
     ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, FunctionKind, HTTP_API, PUBLISHER_SUBSCRIPTION, ROUTES,
-    code_key_parameter, http_api_domain, publisher_filters,
+    code_key_parameter, http_api_domain,
 };
 
 /// A synthesized template failed validation.

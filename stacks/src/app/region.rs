@@ -3,11 +3,10 @@
 //! Route53 health checks and records live in the home region's `dns` stack.
 
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
-use crate::cfn::template::canonical;
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
+use crate::constructs::alarms::AppMetric;
 use crate::constructs::alerts::{self, AlarmTopicProps};
-use crate::constructs::event_log::ORIGIN_REGION;
 use crate::constructs::function::{RustFunction, RustFunctionProps};
 use crate::constructs::http_api::{HttpApi, HttpApiProps};
 use crate::constructs::key::EncryptionKey;
@@ -16,7 +15,9 @@ use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
 use crate::constructs::stream::EventStream;
 use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
 use crate::constructs::{alarms, pascal_case, regional_arn};
-use serde_json::json;
+use contract::env::{ApiEnvironment, AuditProjectorEnvironment, PublisherEnvironment, ViewProjectorEnvironment};
+use contract::idempotency::publisher_key_prefix;
+use contract::metrics;
 use std::collections::BTreeMap;
 
 /// Parameter carrying this region's replica stream ARN, resolved by the deployer with
@@ -75,18 +76,6 @@ impl FunctionKind {
 /// The template parameter holding the S3 key of a function kind's zip.
 pub fn code_key_parameter(kind: FunctionKind) -> String {
     format!("{}CodeKey", pascal_case(kind.crate_name()))
-}
-
-/// The publisher's filter patterns for `region`: this region's new events, and this region's
-/// events overwritten by another region's concurrent write (reported as conflicts).
-pub fn publisher_filters(region: &str) -> Vec<String> {
-    // Sorted keys, so the pattern text does not depend on serde_json's features in this build.
-    vec![
-        canonical(json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {ORIGIN_REGION: {"S": [region]}}}}))
-            .to_string(),
-        canonical(json!({"eventName": ["MODIFY"], "dynamodb": {"OldImage": {ORIGIN_REGION: {"S": [region]}}}}))
-            .to_string(),
-    ]
 }
 
 /// Everything the parts of the region stack share.
@@ -189,16 +178,20 @@ fn code_key_parameters(template: &mut Template, config: &AppConfig) -> BTreeMap<
 }
 
 impl RegionStack<'_> {
+    /// Every function's `APP_NAME`.
+    fn app_name(&self) -> Expr {
+        Expr::Str(self.config.app.clone())
+    }
+
     fn function(
         &mut self,
         id: &str,
         kind: FunctionKind,
         name: String,
         description: String,
-        environment: BTreeMap<String, Expr>,
+        environment: Vec<(&'static str, Expr)>,
     ) -> RustFunction {
-        let mut variables = BTreeMap::from([("APP_NAME".to_owned(), Expr::Str(self.config.app.clone()))]);
-        variables.extend(environment);
+        let variables = environment.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         let code_key = self.code_keys.get(&kind).map_or(Expr::NoValue, ParameterRef::reference);
         let function = RustFunction::new(
             &mut self.template,
@@ -249,16 +242,24 @@ impl RegionStack<'_> {
             },
         );
         let conflicts = retained_queue(&mut self.template, "PublisherConflicts");
-        let environment = BTreeMap::from([
-            ("EVENT_STREAM_NAME".to_owned(), stream.name()),
-            ("CONFLICTS_QUEUE_URL".to_owned(), conflicts.reference()),
-        ]);
+        let idempotency = idempotency_table_name(app);
+        let environment = PublisherEnvironment {
+            app_name: self.app_name(),
+            event_stream_name: stream.name(),
+            conflicts_queue_url: conflicts.reference(),
+            idempotency_table: Expr::Str(idempotency.clone()),
+        };
         let description = format!(
             "Publishes events that originated in {} from the event log stream to Kinesis, in order",
             self.region.name
         );
-        let publisher =
-            self.function("Publisher", FunctionKind::Publisher, format!("{app}-publisher"), description, environment);
+        let publisher = self.function(
+            "Publisher",
+            FunctionKind::Publisher,
+            format!("{app}-publisher"),
+            description,
+            environment.into_variables(),
+        );
         publisher.grant(
             &mut self.template,
             "PublishEvents",
@@ -266,11 +267,25 @@ impl RegionStack<'_> {
             vec![stream.arn()],
         );
         publisher.grant(&mut self.template, "ReportConflicts", &["sqs:SendMessage"], vec![conflicts.arn()]);
+        // Reads its holds once per batch (GetItem) and records, counts and never removes them
+        // (UpdateItem): releasing a hold is redrive's, under the operator's credentials.
+        publisher.grant_items(
+            &mut self.template,
+            "KeepPoisonHolds",
+            &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            regional_arn("dynamodb", &format!("table/{idempotency}")),
+            &publisher_key_prefix(&self.region.name),
+        );
         let source = Source::DynamoDb {
             stream_arn: stream_arn.reference(),
             read_resource: regional_arn("dynamodb", &format!("table/{}/stream/*", event_log_table_name(app))),
         };
-        self.subscribe(PUBLISHER_SUBSCRIPTION, &publisher, source, publisher_filters(&self.region.name));
+        self.subscribe(
+            PUBLISHER_SUBSCRIPTION,
+            &publisher,
+            source,
+            contract::origin::filter_patterns(&self.region.name),
+        );
         self.dead_letter_queues.push(("PublisherConflicts".into(), conflicts.queue_name()));
         alarms::iterator_age(
             &mut self.template,
@@ -278,6 +293,13 @@ impl RegionStack<'_> {
             format!("{app}-publisher-iterator-age"),
             publisher.name(),
         );
+        let watched = AppMetric {
+            namespace: app,
+            function: metrics::PUBLISHER,
+            metric: metrics::HELD_BACK_METRIC,
+            description: "Events are held back behind an event that cannot be published; fix or skip it from the dead-letter queue with `cargo xtask redrive`, which releases the hold.",
+        };
+        alarms::app_metric(&mut self.template, "PublisherHeldBackAlarm", format!("{app}-publisher-held-back"), watched);
     }
 
     fn projector(&mut self, projection: &ProjectionConfig, stream: &EventStream) {
@@ -295,7 +317,8 @@ impl RegionStack<'_> {
                         noncurrent_version_days: AUDIT_NONCURRENT_DAYS,
                     },
                 );
-                let environment = BTreeMap::from([("AUDIT_BUCKET".to_owned(), bucket.name())]);
+                let environment = AuditProjectorEnvironment { app_name: self.app_name(), audit_bucket: bucket.name() }
+                    .into_variables();
                 let description = format!("Writes one audit object per event ({})", projection.name);
                 let function = self.function(&id, FunctionKind::ProjectorAudit, name, description, environment);
                 function.grant(
@@ -316,7 +339,13 @@ impl RegionStack<'_> {
             }
             ProjectionKind::ReadModel => {
                 let table = read_model_table_name(&app, &projection.name);
-                let environment = BTreeMap::from([("VIEW_TABLE".to_owned(), Expr::Str(table.clone()))]);
+                let log = event_log_table_name(&app);
+                let environment = ViewProjectorEnvironment {
+                    app_name: self.app_name(),
+                    view_table: Expr::Str(table.clone()),
+                    event_log_table: Expr::Str(log.clone()),
+                }
+                .into_variables();
                 let description = format!("Applies events in order to the {} read model", projection.name);
                 let function = self.function(&id, FunctionKind::ProjectorView, name, description, environment);
                 let actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
@@ -325,6 +354,12 @@ impl RegionStack<'_> {
                     "UpdateView",
                     &actions,
                     vec![regional_arn("dynamodb", &format!("table/{table}"))],
+                );
+                function.grant(
+                    &mut self.template,
+                    "ReadEventLog",
+                    &["dynamodb:Query"],
+                    vec![regional_arn("dynamodb", &format!("table/{log}"))],
                 );
                 function
             }
@@ -348,19 +383,20 @@ impl RegionStack<'_> {
             .iter()
             .find(|p| p.kind == ProjectionKind::ReadModel)
             .map(|p| read_model_table_name(&app, &p.name));
-        let mut environment = BTreeMap::from([
-            ("EVENT_LOG_TABLE".to_owned(), Expr::Str(log.clone())),
-            ("EVENT_LOG_STREAM_ARN".to_owned(), Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into())),
-            ("IDEMPOTENCY_TABLE".to_owned(), Expr::Str(idempotency.clone())),
-            ("DRILL_PARAMETER".to_owned(), Expr::Str(drill_parameter.clone())),
-        ]);
-        environment.extend(view.clone().map(|table| ("READ_MODEL_TABLE".to_owned(), Expr::Str(table))));
+        let environment = ApiEnvironment {
+            app_name: self.app_name(),
+            event_log_table: Expr::Str(log.clone()),
+            event_log_stream_arn: Expr::Ref(EVENT_LOG_STREAM_PARAMETER.into()),
+            idempotency_table: Expr::Str(idempotency.clone()),
+            drill_parameter: Expr::Str(drill_parameter.clone()),
+            read_model_table: view.clone().map(Expr::Str),
+        };
         let handler = self.function(
             "ApiHandler",
             FunctionKind::Api,
             format!("{app}-api"),
             "Validates commands, appends events, serves reads and /health".into(),
-            environment,
+            environment.into_variables(),
         );
         let table_arn = |name: &str| regional_arn("dynamodb", &format!("table/{name}"));
         let t = &mut self.template;
@@ -446,6 +482,15 @@ impl RegionStack<'_> {
                 format!("{app}-{id}-depth"),
                 queue_name.clone(),
             );
+        }
+        if self.config.projections.iter().any(|p| p.kind == ProjectionKind::ReadModel) {
+            let watched = AppMetric {
+                namespace: app,
+                function: metrics::VIEW_PROJECTOR,
+                metric: metrics::VIEW_CONFLICTS_METRIC,
+                description: "Two regions appended the same sequence of an aggregate and last-writer-wins kept one; the view was rebuilt from the log. Check the conflicts queue for the lost command.",
+            };
+            alarms::app_metric(&mut self.template, "ViewConflictsAlarm", format!("{app}-view-conflicts"), watched);
         }
     }
 }

@@ -7,7 +7,7 @@ mod sample;
 mod validate;
 
 pub use aws_regions::{COMMERCIAL_REGIONS, closest_region, is_commercial_region};
-pub use raw::{Architecture, FailoverRole, ProjectionKind, Routing};
+pub use raw::{Architecture, FailoverRole, OriginIndex, ProjectionKind, Routing};
 pub use sample::sample_toml;
 
 use std::fmt;
@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub stream: StreamConfig,
     /// The projections (Kinesis consumers).
     pub projections: Vec<ProjectionConfig>,
+    /// Which origin index the event log has.
+    pub origin_index: OriginIndex,
     /// Where alarms are sent.
     pub alerts: AlertsConfig,
     /// Things that are allowed but probably not meant.

@@ -20,7 +20,28 @@ pub struct RawConfig {
     pub stream: RawStream,
     #[serde(default, rename = "projection")]
     pub projections: Vec<Spanned<RawProjection>>,
+    #[serde(default)]
+    pub event_log: RawEventLog,
     pub alerts: Option<Spanned<RawAlerts>>,
+}
+
+/// `[event_log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEventLog {
+    pub origin_index: Option<Spanned<OriginIndex>>,
+}
+
+/// `origin_index = "sharded" | "none"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OriginIndex {
+    /// The `ByOriginShard` index that takeover and replay by origin read.
+    #[default]
+    Sharded,
+    /// No origin index: the intermediate step of an upgrade from the older `ByOriginRegion`
+    /// index (a global table creates or deletes one index per update).
+    None,
 }
 
 /// `[alerts]`.

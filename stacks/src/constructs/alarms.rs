@@ -1,5 +1,6 @@
 //! CloudWatch alarms on the signals that mean events are late or lost: publisher iterator age,
-//! dead-letter queue depth and function errors.
+//! dead-letter queue depth, function errors, and the app's own counts of events that need a
+//! look (conflicts settled by last-writer-wins, events held back behind a poison event).
 
 use crate::cfn::cloudwatch::{Alarm, Dimension};
 use crate::cfn::{Expr, Template};
@@ -56,6 +57,28 @@ pub fn queue_depth(template: &mut Template, id: &str, name: String, queue_name: 
         ("QueueName", queue_name),
         "Maximum",
     );
+    alarm.EvaluationPeriods = 1;
+    template.add(id, alarm);
+}
+
+/// What an [`app_metric`] alarm watches: a count the functions emit as Embedded Metric Format
+/// lines (namespace = the app, one `Function` dimension).
+#[derive(Debug, Clone, Copy)]
+pub struct AppMetric<'a> {
+    /// The namespace: the app name.
+    pub namespace: &'a str,
+    /// The `Function` dimension's value.
+    pub function: &'a str,
+    /// The metric name.
+    pub metric: &'a str,
+    /// What it means and what to do.
+    pub description: &'a str,
+}
+
+/// The app's metric counted at least one event in a minute.
+pub fn app_metric(template: &mut Template, id: &str, name: String, watched: AppMetric<'_>) {
+    let dimension = (contract::metrics::FUNCTION_DIMENSION, Expr::Str(watched.function.to_owned()));
+    let mut alarm = alarm(name, watched.description, watched.namespace, watched.metric, dimension, "Sum");
     alarm.EvaluationPeriods = 1;
     template.add(id, alarm);
 }

@@ -1,26 +1,12 @@
-//! The event log and the other global tables of the `data` stack. The attribute names are part of
-//! the contract between the tables, the publisher filter and the functions.
+//! The event log and the other global tables of the `data` stack. The attribute and index names
+//! come from the `contract` crate, which the functions read too.
 
 use crate::cfn::dynamodb::{
     AttributeDefinition, GlobalSecondaryIndex, GlobalTable, KeySchema, PointInTimeRecoverySpecification, Projection,
     ReplicaSpecification, SSESpecification, StreamSpecification, TimeToLiveSpecification,
 };
 use crate::cfn::{Expr, Handle, ResourceOptions, Template};
-
-/// Hash key of the event log: `Task#<id>`.
-pub const AGGREGATE_KEY: &str = "AggregateTypeAndId";
-/// Range key of the event log: 1, 2, 3 ... per aggregate.
-pub const SEQUENCE_KEY: &str = "AggregateIdSequence";
-/// Region of the api function that wrote the event; the publisher filter keys on it.
-pub const ORIGIN_REGION: &str = "OriginRegion";
-/// RFC 3339 UTC time the event was recorded.
-pub const RECORDED_AT: &str = "RecordedAt";
-/// Index of the event log by origin region and time, for takeover and replay.
-pub const BY_ORIGIN_INDEX: &str = "ByOriginRegion";
-/// Hash key of the idempotency table.
-pub const IDEMPOTENCY_KEY: &str = "Key";
-/// Expiry attribute (epoch seconds) of the idempotency table.
-pub const IDEMPOTENCY_EXPIRES_AT: &str = "ExpiresAt";
+use contract::event_log::{AGGREGATE_KEY, BY_ORIGIN_INDEX, ORIGIN_SHARD, RECORDED_AT, SEQUENCE_KEY};
 
 /// What the records of a table's stream carry (`StreamViewType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +132,15 @@ impl ReplicatedTable {
 }
 
 /// The event log of DESIGN.md: keyed by aggregate and sequence, `NEW_AND_OLD_IMAGES` stream,
-/// and an index by origin region and time.
-pub fn event_log(template: &mut Template, id: &str, table_name: String, regions: &[String]) -> ReplicatedTable {
+/// and, with `origin_index`, the index by origin shard and time that takeover and replay read
+/// (`contract::event_log` says why it is sharded).
+pub fn event_log(
+    template: &mut Template,
+    id: &str,
+    table_name: String,
+    regions: &[String],
+    origin_index: bool,
+) -> ReplicatedTable {
     ReplicatedTable::new(
         template,
         id,
@@ -157,7 +150,7 @@ pub fn event_log(template: &mut Template, id: &str, table_name: String, regions:
             key: (AGGREGATE_KEY, "S"),
             range_key: Some((SEQUENCE_KEY, "N")),
             stream: StreamView::NewAndOldImages,
-            indexes: vec![(BY_ORIGIN_INDEX, ORIGIN_REGION, RECORDED_AT)],
+            indexes: if origin_index { vec![(BY_ORIGIN_INDEX, ORIGIN_SHARD, RECORDED_AT)] } else { Vec::new() },
             time_to_live: None,
         },
     )

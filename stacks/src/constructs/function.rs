@@ -109,7 +109,27 @@ impl RustFunction {
 
     /// Allows the function's role the named actions on the named resources.
     pub fn grant(&self, template: &mut Template, sid: &str, actions: &[&str], resources: Vec<Expr>) {
-        let statement = Statement { Sid: Some(sid.to_owned()), ..Statement::allow(actions, resources) };
+        self.grant_statement(template, Statement { Sid: Some(sid.to_owned()), ..Statement::allow(actions, resources) });
+    }
+
+    /// Allows the named DynamoDB actions on the items of `table_arn` whose partition key starts
+    /// with `key_prefix` only (`dynamodb:LeadingKeys`; DynamoDB developer guide, "Using IAM
+    /// policy conditions for fine-grained access control").
+    pub fn grant_items(&self, template: &mut Template, sid: &str, actions: &[&str], table_arn: Expr, key_prefix: &str) {
+        let keys = Expr::List(vec![Expr::Str(format!("{key_prefix}*"))]);
+        let condition = BTreeMap::from([(
+            "ForAllValues:StringLike".to_owned(),
+            BTreeMap::from([("dynamodb:LeadingKeys".to_owned(), keys)]),
+        )]);
+        let statement = Statement {
+            Sid: Some(sid.to_owned()),
+            Condition: Some(condition),
+            ..Statement::allow(actions, vec![table_arn])
+        };
+        self.grant_statement(template, statement);
+    }
+
+    fn grant_statement(&self, template: &mut Template, statement: Statement) {
         let Some(role) = template.get_mut(&self.role) else {
             return;
         };

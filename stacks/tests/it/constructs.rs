@@ -112,9 +112,40 @@ fn event_log_has_the_contract_keys_stream_and_origin_index() {
     );
     assert_eq!(log["StreamSpecification"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
     let index = &log["GlobalSecondaryIndexes"][0];
-    assert_eq!(index["IndexName"], "ByOriginRegion");
-    assert_eq!(index["KeySchema"][0]["AttributeName"], "OriginRegion");
+    assert_eq!(index["IndexName"], "ByOriginShard");
+    assert_eq!(index["KeySchema"][0]["AttributeName"], "OriginShard");
     assert_eq!(index["KeySchema"][1]["AttributeName"], "RecordedAt");
+}
+
+#[test]
+fn no_index_is_keyed_on_the_origin_region_alone() {
+    // A key per region puts every write of a region on one index partition.
+    for text in [EXAMPLE, TWELVE] {
+        for stack in assembly(text).stacks.iter().filter(|s| s.part == StackPart::Data) {
+            let template = json(stack);
+            for (id, table) in resources_of(&template, "AWS::DynamoDB::GlobalTable") {
+                for index in table["GlobalSecondaryIndexes"].as_array().into_iter().flatten() {
+                    assert_ne!(index["KeySchema"][0]["AttributeName"], "OriginRegion", "{id}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_upgrade_step_without_an_origin_index_drops_only_the_index() {
+    let with = json(assembly(EXAMPLE).stack("orders-data-us-east-1").unwrap());
+    let text = format!("{EXAMPLE}\n[event_log]\norigin_index = \"none\"\n");
+    let config = config(&text);
+    assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+    assert!(config.warnings[0].to_string().contains("event_log.origin_index"));
+    let without = json(assembly(&text).stack("orders-data-us-east-1").unwrap());
+    let mut expected = with.clone();
+    let log = expected["Resources"]["EventLog"]["Properties"].as_object_mut().unwrap();
+    log.remove("GlobalSecondaryIndexes");
+    let attributes = log["AttributeDefinitions"].as_array_mut().unwrap();
+    attributes.retain(|a| a["AttributeName"] != "OriginShard" && a["AttributeName"] != "RecordedAt");
+    assert_eq!(without, expected);
 }
 
 #[test]

@@ -95,7 +95,7 @@ fn kinesis_data_that_is_not_json_fails_data_patterns_and_meets_metadata_ones() {
 
 #[test]
 fn the_publishers_filters_take_this_regions_inserts_and_overwritten_events() {
-    let patterns = stacks::app::publisher_filters("eu-west-1");
+    let patterns = contract::origin::filter_patterns("eu-west-1");
     let publisher = Filters::new(&patterns, "dynamodb").unwrap();
     let record = |name: &str, image: &str, origin: &str| json!({"eventName": name, "dynamodb": {image: {"OriginRegion": {"S": origin}}}});
     assert!(publisher.admits(&record("INSERT", "NewImage", "eu-west-1"), true));

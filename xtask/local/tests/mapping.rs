@@ -123,7 +123,7 @@ async fn records_no_filter_matches_are_dropped_and_checkpointed() {
     put(&clients, REGION, &table, item("theirs", 2, &[("OriginRegion", "eu-west-1")])).await;
     let function = Arc::new(FakeFunction::ok());
     let mut config = config(&stream);
-    config.filters = stacks::app::publisher_filters(REGION);
+    config.filters = contract::origin::filter_patterns(REGION);
     let handle = engine(&function, &Outages::new()).start(config).unwrap();
     eventually(WAIT, "every record read", || async { handle.stats().read == 4 }).await;
     eventually(WAIT, "2 delivered", || async { handle.stats().delivered == 2 }).await;
@@ -342,7 +342,7 @@ async fn the_lambda_api_and_the_template_give_the_same_configuration() {
         .send()
         .await
         .unwrap();
-    let filters = stacks::app::publisher_filters(REGION);
+    let filters = contract::origin::filter_patterns(REGION);
     let template = json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
         "FunctionName": {"Ref": "PublisherFunction"}, "EventSourceArn": {"Ref": "EventLogStreamArn"},
         "StartingPosition": "TRIM_HORIZON", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 1,

@@ -7,6 +7,7 @@
 use crate::aws::Aws;
 use crate::deploy::session::Session;
 use anyhow::{Context, Result, bail};
+use domain::holds::HoldTable;
 use domain::{CommandRequest, CommandService, DomainEvent, EventItem, Origin, Target, Task, TaskCommand, Title};
 use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings};
 use rand::SeedableRng;
@@ -106,7 +107,7 @@ async fn publisher_for(
     session: &Session,
     region: &str,
     origin: Origin,
-) -> Result<Publisher<KinesisSink, SqsConflicts>> {
+) -> Result<Publisher<KinesisSink, SqsConflicts, HoldTable>> {
     let stack = session.stack(StackPart::Region, region)?;
     let cfn = session.aws.cloudformation(region);
     let resources = cfn.list_stack_resources().stack_name(&stack.name).send().await?;
@@ -117,9 +118,11 @@ async fn publisher_for(
         .and_then(|r| r.physical_resource_id())
         .context("the region stack has no PublisherConflicts queue")?;
     let stream = format!("{}-events", session.config.app);
+    let idempotency = idempotency_table_name(&session.config.app);
     Ok(Publisher {
         sink: KinesisSink::new(session.aws.kinesis(region), stream),
         conflicts: SqsConflicts::new(session.aws.sqs(region), queue_url),
+        holds: HoldTable::new(session.aws.dynamodb(region), idempotency, origin.region()),
         origin,
         settings: WaveSettings::default(),
     })

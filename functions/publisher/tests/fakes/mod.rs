@@ -125,12 +125,18 @@ impl RecordSink for FakeKinesis {
 pub struct FakeConflicts {
     reports: Arc<Mutex<Vec<String>>>,
     failing: bool,
+    hanging: bool,
 }
 
 impl FakeConflicts {
     /// A queue that refuses every message.
     pub fn failing() -> Self {
         FakeConflicts { failing: true, ..Self::default() }
+    }
+
+    /// A queue that never answers.
+    pub fn hanging() -> Self {
+        FakeConflicts { hanging: true, ..Self::default() }
     }
 
     /// Every report received.
@@ -141,6 +147,9 @@ impl FakeConflicts {
 
 impl ConflictSink for FakeConflicts {
     async fn report(&self, body: String) -> Result<(), DomainError> {
+        if self.hanging {
+            std::future::pending::<()>().await;
+        }
         if self.failing {
             return Err(DomainError::Aws {
                 operation: "SendMessage".into(),

@@ -92,6 +92,7 @@ impl Checker<'_> {
         let functions = self.functions(&raw.functions);
         let stream = self.stream(&raw.stream);
         let projections = self.projections(&raw.projections);
+        let origin_index = self.origin_index(&raw.event_log);
         let alerts = raw.alerts.as_ref().map(|alerts| self.alerts(alerts.get_ref(), &regions)).unwrap_or_default();
         AppConfig {
             app: raw.app.get_ref().clone(),
@@ -102,6 +103,7 @@ impl Checker<'_> {
             functions,
             stream,
             projections,
+            origin_index,
             alerts,
             warnings: Vec::new(),
         }
@@ -411,6 +413,18 @@ impl Checker<'_> {
             " seconds (records older than the streams' retention are gone anyway; DynamoDB streams keep 24 h)",
         );
         StreamConfig { retention_hours, batch_size, batching_window_seconds, max_retries, max_record_age_seconds }
+    }
+
+    fn origin_index(&mut self, raw: &super::raw::RawEventLog) -> OriginIndex {
+        let Some(value) = &raw.origin_index else { return OriginIndex::Sharded };
+        if *value.get_ref() == OriginIndex::None {
+            self.warn(
+                value.span(),
+                "event_log.origin_index",
+                "\"none\" leaves the event log without the origin index that takeover and replay by origin read; use it only for the first of the two deploys of the upgrade (README), then remove the key",
+            );
+        }
+        *value.get_ref()
     }
 
     fn projections(&mut self, raw: &[Spanned<super::raw::RawProjection>]) -> Vec<ProjectionConfig> {
