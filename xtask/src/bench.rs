@@ -70,33 +70,27 @@ fn synth_once(text: &str) -> Result<(usize, usize)> {
 
 /// One measured emulator run: deploy `regions` from scratch, optionally diff afterwards.
 async fn deploy_once(regions: usize, diff: bool) -> Result<(Duration, Option<Duration>)> {
-    use crate::deploy::approval::{Approval, RequireApproval};
-    use crate::deploy::session::{RegionSelection, Session};
+    use engine::approval::{Approval, RequireApproval};
+    use engine::session::{RegionSelection, Session};
     let dir = std::env::temp_dir().join(format!("kit-bench-{}-{regions}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let emulator = crate::emulator::Emulator::start(None, &dir.join("moto.log"))?;
-    let args = crate::aws::AwsArgs {
-        config: "bench.toml".into(),
-        profile: None,
-        endpoint_url: Some(emulator.endpoint()),
-        local: false,
-        local_port: crate::aws::DEFAULT_LOCAL_PORT,
-    };
-    let aws = crate::aws::Aws::load(&args).await?;
+    let emulator = engine::emulator::Emulator::start(None, &dir.join("moto.log"))?;
+    let settings = engine::aws::AwsSettings { profile: None, endpoint_url: Some(emulator.endpoint()) };
+    let aws = engine::aws::Aws::load(&settings).await?;
     let config = AppConfig::from_toml("bench.toml", &sample_toml(regions))?;
     let session = Session::new(aws, config, &RegionSelection { regions: Vec::new(), all: true }).await?;
-    let artifacts = crate::deploy::artifacts::empty_archives(&dir, "bench")?;
+    let artifacts = engine::artifacts::empty_archives(&dir, "bench")?;
     let approval = Approval::new(RequireApproval::Never, false);
     let started = Instant::now();
-    let reports = crate::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
+    let reports = engine::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
     let deployed = started.elapsed();
     if let Some(failed) = reports.iter().find(|r| r.failed()) {
         anyhow::bail!("{} failed during the benchmark: {}", failed.stack, failed.result);
     }
     let diffed = if diff {
         let started = Instant::now();
-        let reviews = crate::diff::review_stacks(&session, 8).await?;
-        anyhow::ensure!(crate::review::exit_code(&reviews) == 0, "the unchanged app shows changes");
+        let reviews = engine::diff::review_stacks(&session, 8).await?;
+        anyhow::ensure!(engine::review::exit_code(&reviews) == 0, "the unchanged app shows changes");
         Some(started.elapsed())
     } else {
         None

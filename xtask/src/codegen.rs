@@ -1,4 +1,4 @@
-//! `cargo xtask codegen`: regenerates `xtask/data/create-only-properties.json`, each AWS resource
+//! `cargo xtask codegen`: regenerates `xtask/engine/data/create-only-properties.json`, each AWS resource
 //! type's `createOnlyProperties`, from the resource provider schemas bundled with the pinned cfn-lint
 //! in `.venv`. A test fails when the committed file is out of date.
 
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// The region whose schema index is used: the one with the most resource types.
 const SCHEMA_REGION: &str = "us-east-1";
 /// The generated file, relative to the workspace root.
-const DATA_FILE: &str = "xtask/data/create-only-properties.json";
+const DATA_FILE: &str = "xtask/engine/data/create-only-properties.json";
 
 /// Flags of `cargo xtask codegen`.
 #[derive(Debug, clap::Args)]

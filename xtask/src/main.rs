@@ -1,7 +1,6 @@
 //! `cargo xtask`: the operator CLI. This file only parses flags and dispatches; each subcommand
 //! is a module with a `run` on its parsed flags.
 
-mod aws;
 mod bench;
 mod bootstrap;
 mod codegen;
@@ -9,14 +8,11 @@ mod demo;
 mod deploy;
 mod destroy;
 mod diff;
-mod emulator;
 mod local;
+mod options;
 mod package;
-mod review;
 mod synth;
 mod test;
-#[cfg(test)]
-mod testing;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -4,11 +4,12 @@
 
 mod smoke;
 
-use crate::aws::{AwsArgs, DEFAULT_LOCAL_PORT};
-use crate::deploy::approval::{Approval, RequireApproval};
-use crate::deploy::session::{RegionSelection, Session};
+use crate::options::DEFAULT_LOCAL_PORT;
 use crate::synth::{Format, write_assembly};
 use anyhow::{Result, bail};
+use engine::approval::{Approval, RequireApproval};
+use engine::aws::AwsSettings;
+use engine::session::{RegionSelection, Session};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -40,14 +41,9 @@ impl DemoArgs {
     }
 
     async fn demo(&self, started: Instant) -> Result<()> {
-        let aws_args = AwsArgs {
-            config: self.config.clone(),
-            profile: None,
-            endpoint_url: None,
-            local: true,
-            local_port: self.port,
-        };
-        let session = Session::open(&aws_args, &RegionSelection { regions: Vec::new(), all: true }).await?;
+        let settings = AwsSettings { profile: None, endpoint_url: Some(engine::emulator::endpoint(self.port)) };
+        let selection = RegionSelection { regions: Vec::new(), all: true };
+        let session = Session::open(&self.config, &settings, &selection).await?;
         session.notes.iter().for_each(|note| println!("{note}"));
 
         println!("\n== 2/5 synth ({} regions, home {})", session.regions.len(), session.config.home);
@@ -58,16 +54,16 @@ impl DemoArgs {
         println!("\n== 3/5 function zips");
         let artifacts = if self.empty_archives {
             println!("emulator: deploying empty archives (--empty-archives); moto stores code but never runs it");
-            crate::deploy::artifacts::empty_archives(Path::new(".local/empty-archives"), "demo")?
+            engine::artifacts::empty_archives(Path::new(".local/empty-archives"), "demo")?
         } else {
-            crate::deploy::artifacts::artifacts_for_deploy(&session.config)?
+            crate::package::artifacts_for_deploy(&session.config)?
         };
 
         println!("\n== 4/5 deploy --all (review printed, dangerous changes approved for the demo)");
         let deploy_started = Instant::now();
         let approval = Approval::new(RequireApproval::Dangerous, true);
-        let reports = crate::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
-        crate::deploy::print_summary(&reports, deploy_started.elapsed());
+        let reports = engine::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
+        engine::deploy::print_summary(&reports, deploy_started.elapsed());
         if let Some(failed) = reports.iter().find(|r| r.failed()) {
             bail!("{} did not deploy: {}", failed.stack, failed.result);
         }
@@ -83,7 +79,7 @@ impl DemoArgs {
             "\ndemo done in {:.1} s: {} stacks deployed to the emulator at {}; stop it with `cargo xtask local down`",
             started.elapsed().as_secs_f64(),
             reports.len(),
-            crate::emulator::endpoint(self.port)
+            engine::emulator::endpoint(self.port)
         );
         if smokes.iter().any(|s| !s.passed()) {
             bail!("the smoke test failed in at least one region (see the table)");

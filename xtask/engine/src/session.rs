@@ -1,11 +1,10 @@
 //! Everything a deploy, diff or destroy starts from: AWS access, the validated config, the
 //! synthesized stacks, the account, and which regions the command targets.
 
-use super::params;
-use super::stack::StackTarget;
-use crate::aws::{Aws, AwsArgs};
+use crate::aws::{Aws, AwsSettings};
+use crate::params;
 use crate::review::Params;
-use crate::synth::load_config;
+use crate::stack::StackTarget;
 use anyhow::{Context, Result, bail};
 use stacks::app::{
     ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, PUBLISHER_SUBSCRIPTION, assets_bucket_physical_name,
@@ -13,15 +12,14 @@ use stacks::app::{
 };
 use stacks::cfn::validate::MAX_TEMPLATE_BODY_BYTES;
 use stacks::{AppConfig, Assembly, Stack, StackPart};
+use std::path::Path;
 
-/// `--region R` (repeatable) or `--all`.
-#[derive(Debug, Clone, clap::Args)]
+/// Which configured regions a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionSelection {
-    /// A region from regions.toml (repeat the flag for several).
-    #[arg(long = "region", required_unless_present = "all")]
+    /// These regions (each must be in the config).
     pub regions: Vec<String>,
-    /// Every region in regions.toml.
-    #[arg(long, conflicts_with = "regions")]
+    /// Every region in the config (`regions` is then ignored).
     pub all: bool,
 }
 
@@ -44,9 +42,9 @@ pub struct Session {
 
 impl Session {
     /// Loads the config file and AWS access, then [`Session::new`].
-    pub async fn open(aws_args: &AwsArgs, selection: &RegionSelection) -> Result<Session> {
-        let config = load_config(&aws_args.config)?;
-        let aws = Aws::load(aws_args).await?;
+    pub async fn open(config: &Path, aws_settings: &AwsSettings, selection: &RegionSelection) -> Result<Session> {
+        let config = load_config(config)?;
+        let aws = Aws::load(aws_settings).await?;
         Session::new(aws, config, selection).await
     }
 
@@ -55,7 +53,7 @@ impl Session {
     pub async fn new(aws: Aws, mut config: AppConfig, selection: &RegionSelection) -> Result<Session> {
         let mut notes = Vec::new();
         if aws.is_emulated() {
-            notes.extend(super::emulation::LIMITS.iter().map(|l| format!("emulator: {l}")));
+            notes.extend(crate::emulation::LIMITS.iter().map(|l| format!("emulator: {l}")));
             if config.dns.take().is_some() {
                 config.regions.iter_mut().for_each(|r| r.certificate_arn = None);
                 notes.push(
@@ -82,7 +80,7 @@ impl Session {
 
     /// How long to wait for a stack busy with another operation.
     pub fn patience(&self) -> std::time::Duration {
-        if self.aws.is_emulated() { super::stack::EMULATOR_PATIENCE } else { super::stack::PATIENCE }
+        if self.aws.is_emulated() { crate::stack::EMULATOR_PATIENCE } else { crate::stack::PATIENCE }
     }
 
     /// The region's assets bucket name.
@@ -151,4 +149,14 @@ pub fn select(config: &AppConfig, selection: &RegionSelection) -> Result<Vec<Str
         }
     }
     Ok(config.region_names().filter(|r| selection.regions.iter().any(|s| s == r)).map(str::to_owned).collect())
+}
+
+/// Reads and validates a configuration file, printing its warnings.
+pub fn load_config(path: &Path) -> Result<AppConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config = AppConfig::from_toml(&path.display().to_string(), &text)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(config)
 }

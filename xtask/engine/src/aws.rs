@@ -2,35 +2,23 @@
 //! override (`--endpoint-url`, `AWS_ENDPOINT_URL`, or `--local` for the kit's emulator), adaptive
 //! retries for throttling, and one client per service and region.
 
-use crate::emulator;
 use anyhow::{Context, Result};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::config::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use std::path::PathBuf;
 
 /// The emulator port `cargo xtask local up` uses unless told otherwise.
 pub const DEFAULT_LOCAL_PORT: u16 = 4566;
 
-/// Options every AWS-facing command takes, flattened into its flags.
-#[derive(Debug, Clone, clap::Args)]
-pub struct AwsArgs {
-    /// The app configuration.
-    #[arg(long, default_value = "regions.toml", global = true)]
-    pub config: PathBuf,
+/// How to reach AWS: a named profile and an endpoint override (an emulator).
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
     /// Named profile from the shared AWS config files.
-    #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// Send every call to this endpoint (an emulator); also read from AWS_ENDPOINT_URL.
-    #[arg(long, global = true, conflicts_with = "local")]
+    /// Send every call to this endpoint (an emulator); `AWS_ENDPOINT_URL` and a profile's
+    /// `endpoint_url` are read by the SDK as usual.
     pub endpoint_url: Option<String>,
-    /// Target the kit's local emulator (`cargo xtask local up`) with dummy credentials.
-    #[arg(long, global = true)]
-    pub local: bool,
-    /// Port of the local emulator.
-    #[arg(long, global = true, default_value_t = DEFAULT_LOCAL_PORT)]
-    pub local_port: u16,
 }
 
 /// Whether `endpoint` points at this machine.
@@ -48,7 +36,7 @@ pub struct Aws {
 
 impl Aws {
     /// Loads the credential chain and settings once.
-    pub async fn load(args: &AwsArgs) -> Result<Aws> {
+    pub async fn load(args: &AwsSettings) -> Result<Aws> {
         let https =
             aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -59,7 +47,7 @@ impl Aws {
         if let Some(profile) = &args.profile {
             loader = loader.profile_name(profile);
         }
-        let endpoint = if args.local { Some(emulator::endpoint(args.local_port)) } else { args.endpoint_url.clone() };
+        let endpoint = args.endpoint_url.clone();
         if let Some(endpoint) = &endpoint {
             loader = loader.endpoint_url(endpoint);
         }
@@ -68,7 +56,7 @@ impl Aws {
             loader = loader.credentials_provider(Credentials::new("test", "test", None, None, "kit-local-emulator"));
         }
         let base = loader.load().await;
-        let emulated = args.local || base.endpoint_url().is_some();
+        let emulated = base.endpoint_url().is_some();
         Ok(Aws { base, emulated })
     }
 

@@ -1,11 +1,11 @@
 //! Deployments against the local emulator, asserted through the AWS APIs. Each test uses its own
 //! app name so tests can share one emulator.
 
-use super::approval::{Approval, RequireApproval};
-use super::params::Artifact;
-use super::session::{RegionSelection, Session};
-use super::{StackReport, deploy_regions};
-use crate::testing::{TestEmulator, aws, emulator};
+use crate::support::{TestEmulator, aws, emulator};
+use engine::approval::{Approval, RequireApproval};
+use engine::deploy::{StackReport, deploy_regions};
+use engine::params::Artifact;
+use engine::session::{RegionSelection, Session};
 use stacks::AppConfig;
 
 /// A config for `app` in `regions` (the first is home), no DNS, both projection kinds.
@@ -30,7 +30,7 @@ fn with_views(app: &str, regions: &[&str], retention_hours: u32, views: &[&str])
 /// Function zips for the tests: empty archives (moto stores code, never runs it).
 fn artifacts(app: &str) -> Vec<Artifact> {
     let dir = std::env::temp_dir().join(format!("kit-test-zips-{app}-{}", std::process::id()));
-    super::artifacts::empty_archives(&dir, app).expect("write test zips")
+    engine::artifacts::empty_archives(&dir, app).expect("write test zips")
 }
 
 async fn session(emulator: &TestEmulator, config: AppConfig) -> Session {
@@ -52,7 +52,7 @@ async fn assert_no_stray_change_sets(session: &Session) {
             let names: Vec<_> = own.filter_map(|s| s.change_set_name()).collect();
             assert!(names.is_empty(), "{} still has change sets {names:?}", stack.name);
         }
-        let status = super::stack::status(&cfn, &stack.name).await.expect("status");
+        let status = engine::stack::status(&cfn, &stack.name).await.expect("status");
         assert_ne!(status.map(|s| s.as_str().to_owned()).as_deref(), Some("REVIEW_IN_PROGRESS"), "{}", stack.name);
     }
 }
@@ -98,8 +98,8 @@ async fn a_config_change_is_reviewed_as_a_modify_of_the_right_property() {
     let before = session(&emulator, config(app, &["eu-west-1"], 24)).await;
     deploy_regions(&before, &artifacts, &never(), 4).await.expect("deploy");
     let after = session(&emulator, config(app, &["eu-west-1"], 48)).await;
-    let reviews = crate::diff::review_stacks(&after, 4).await.expect("diff");
-    assert_eq!(crate::review::exit_code(&reviews), 2);
+    let reviews = engine::diff::review_stacks(&after, 4).await.expect("diff");
+    assert_eq!(engine::review::exit_code(&reviews), 2);
     let region = reviews.iter().find(|r| r.stack == format!("{app}-region-eu-west-1")).expect("region review");
     let stream = region.changes.iter().find(|c| c.logical_id == "EventStream").expect("EventStream changes");
     assert_eq!(format!("{:?}", stream.action), "Modify");
@@ -131,8 +131,8 @@ async fn replacing_the_kinesis_stream_is_dangerous_and_refused_without_approval(
     let stack = session.assembly.stacks.iter_mut().find(|s| s.name == name).expect("region stack");
     stack.body = stack.body.replace(&format!("\"Name\": \"{app}-events\""), &format!("\"Name\": \"{app}-events-v2\""));
 
-    let reviews = crate::diff::review_stacks(&session, 4).await.expect("diff");
-    assert_eq!(crate::review::exit_code(&reviews), 3, "a stream replacement is dangerous");
+    let reviews = engine::diff::review_stacks(&session, 4).await.expect("diff");
+    assert_eq!(engine::review::exit_code(&reviews), 3, "a stream replacement is dangerous");
     let gate = Approval::new(RequireApproval::Dangerous, false);
     let reports = deploy_regions(&session, &artifacts, &gate, 4).await.expect("deploy");
     let report = reports.iter().find(|r| r.stack == name).expect("region report");

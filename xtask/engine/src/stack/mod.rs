@@ -2,7 +2,7 @@
 //! into a review, then execute or discard it. Every stack state CloudFormation can report is
 //! handled; nothing is left behind (no stray change set, no empty REVIEW_IN_PROGRESS stack).
 
-use super::events::{self, Outcome};
+use crate::events::{self, Outcome};
 use crate::review::{self, CfnChange, CfnDetail, Params, StackReview};
 use anyhow::{Context, Result, bail};
 use aws_sdk_cloudformation::Client;

@@ -3,10 +3,6 @@
 //! mocked client: a failed creation is deleted and recreated only with approval, and a failing
 //! resource is reported with CloudFormation's reason.
 
-use super::approval::{Approval, RequireApproval};
-use super::events::follow;
-use super::recover_failed_creation;
-use super::stack::PATIENCE;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
@@ -15,6 +11,10 @@ use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, De
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use engine::approval::{Approval, RequireApproval};
+use engine::deploy::recover_failed_creation;
+use engine::events::follow;
+use engine::stack::PATIENCE;
 use std::time::{Duration, SystemTime};
 
 const STACK: &str = "shop-region-eu-west-1";

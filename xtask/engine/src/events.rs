@@ -1,7 +1,7 @@
 //! Follows a stack operation: prints each new stack event as it arrives and, at the end, names
 //! every resource that failed with CloudFormation's reason.
 
-use super::stack::POLL_INTERVAL;
+use crate::stack::POLL_INTERVAL;
 use anyhow::{Context, Result};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackEvent;
@@ -82,7 +82,7 @@ pub async fn follow(cfn: &Client, stack: &str, since: SystemTime) -> Result<Outc
                 });
             }
         }
-        let status = super::stack::status(cfn, stack).await?.map(|s| s.as_str().to_owned());
+        let status = crate::stack::status(cfn, stack).await?.map(|s| s.as_str().to_owned());
         let settled = status.as_deref().is_none_or(|s| !s.ends_with("_IN_PROGRESS"));
         if settled || started.elapsed() > FOLLOW_TIMEOUT {
             return Ok(Outcome { status, failures, events: seen.len(), elapsed: started.elapsed() });

@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// `--require-approval`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum RequireApproval {
     /// Execute every change set without asking.
     Never,

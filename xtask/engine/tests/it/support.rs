@@ -1,9 +1,8 @@
 //! Test support: the local emulator (the one `cargo xtask test` started, or a fresh one) and
 //! AWS access to it. Tests reach nothing but 127.0.0.1.
 
-use crate::aws::{Aws, AwsArgs};
-use crate::emulator::Emulator;
-use std::path::PathBuf;
+use engine::aws::{Aws, AwsSettings};
+use engine::emulator::Emulator;
 
 /// The emulator a test talks to; a server started here stops when this is dropped.
 pub struct TestEmulator {
@@ -25,12 +24,6 @@ pub fn emulator() -> TestEmulator {
 
 /// AWS access to the emulator.
 pub async fn aws(emulator: &TestEmulator) -> Aws {
-    let args = AwsArgs {
-        config: PathBuf::from("regions.toml"),
-        profile: None,
-        endpoint_url: Some(emulator.endpoint.clone()),
-        local: false,
-        local_port: crate::aws::DEFAULT_LOCAL_PORT,
-    };
-    Aws::load(&args).await.expect("load AWS config for the emulator")
+    let settings = AwsSettings { profile: None, endpoint_url: Some(emulator.endpoint.clone()) };
+    Aws::load(&settings).await.expect("load AWS config for the emulator")
 }

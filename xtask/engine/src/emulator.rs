@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 /// The moto server executable installed by `.ci/setup`, relative to the workspace root.
 pub const MOTO_SERVER: &str = ".venv/bin/moto_server";
 
-/// The workspace root (xtask always runs from its source tree).
+/// The workspace root (the engine lives at `xtask/engine` in it).
 pub fn workspace_root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map(Path::to_path_buf).unwrap_or_default()
 }
 /// How long a fresh server may take to answer.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);

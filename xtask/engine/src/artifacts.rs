@@ -1,21 +1,13 @@
-//! The function zips a deployment uploads: built by `cargo xtask package`, or (where code never
-//! runs: emulator tests and benchmarks) valid empty archives.
+//! Function zips for where code never runs (the emulator: tests, benchmarks, the demo): valid
+//! empty archives. Real ones come from `cargo xtask package`.
 
-use super::params::Artifact;
+use crate::params::Artifact;
 use anyhow::{Context, Result};
-use stacks::AppConfig;
 use stacks::app::FunctionKind;
 use std::path::Path;
 
 /// The smallest valid zip archive: an end-of-central-directory record and nothing else.
 const EMPTY_ZIP: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-
-/// Packages every function for the config's architecture (`cargo xtask package`).
-pub fn artifacts_for_deploy(config: &AppConfig) -> Result<Vec<Artifact>> {
-    let root = crate::emulator::workspace_root();
-    let built = crate::package::package(&root, config.functions.architecture.into())?;
-    Ok(built.into_iter().map(|zip| Artifact { kind: zip.kind, path: zip.path, key: zip.key }).collect())
-}
 
 /// One empty archive per function under `dir`, keyed `functions/<crate>/empty-<tag>.zip`: for
 /// the emulator, which stores function code but never runs it.

@@ -1,48 +1,18 @@
-//! `cargo xtask deploy`: every stack through a reviewed change set. Order: the bootstrap stacks
-//! and the home region's data stack, then the function zips, then the region stacks
-//! concurrently (bounded). In each phase every change set is created and reviewed first, then the approval
+//! Deployments: every stack through a reviewed change set. Order: the bootstrap stacks and the
+//! home region's data stack, then the function zips, then the region stacks concurrently
+//! (bounded). In each phase every change set is created and reviewed first, then the approval
 //! gate runs, then approved change sets execute.
 
-pub mod approval;
-pub mod artifacts;
-pub mod emulation;
-pub mod events;
-pub mod params;
-#[cfg(test)]
-mod recovery_tests;
-pub mod session;
-pub mod stack;
-#[cfg(test)]
-mod tests;
-
-use crate::aws::AwsArgs;
+use crate::approval::Approval;
+use crate::params::{self, Artifact};
 use crate::review;
+use crate::session::Session;
+use crate::stack::{self, Planned, StackState};
+use crate::{emulation, events};
 use anyhow::{Context, Result, bail};
-use approval::{Approval, RequireApproval};
 use futures::stream::{self, StreamExt};
-use params::Artifact;
-use session::{RegionSelection, Session};
-use stack::{Planned, StackState};
 use stacks::{Stack, StackPart};
 use std::time::{Duration, Instant};
-
-/// Flags of `cargo xtask deploy`.
-#[derive(Debug, clap::Args)]
-pub struct DeployArgs {
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    #[command(flatten)]
-    pub selection: RegionSelection,
-    /// Which changes need a yes before they run.
-    #[arg(long, value_enum, default_value = "dangerous")]
-    pub require_approval: RequireApproval,
-    /// Approve every change that needs approval (for CI; without it and without a terminal, refuse).
-    #[arg(long)]
-    pub yes: bool,
-    /// Region stacks deployed at once.
-    #[arg(long, default_value_t = 4)]
-    pub concurrency: usize,
-}
 
 /// How one stack's deployment ended.
 #[derive(Debug, Clone)]
@@ -65,32 +35,6 @@ impl StackReport {
     /// Failed, or refused for lack of approval: either way the stack is not as asked.
     pub fn failed(&self) -> bool {
         self.result.starts_with("failed") || self.result.starts_with("refused")
-    }
-}
-
-impl DeployArgs {
-    /// Runs the deployment on a fresh runtime.
-    pub fn run(&self) -> Result<()> {
-        crate::runtime()?.block_on(self.deploy())
-    }
-
-    async fn deploy(&self) -> Result<()> {
-        let started = Instant::now();
-        let session = Session::open(&self.aws, &self.selection).await?;
-        session.notes.iter().for_each(|note| println!("{note}"));
-        let artifacts = artifacts::artifacts_for_deploy(&session.config)?;
-        let approval = Approval::new(self.require_approval, self.yes);
-        let reports = deploy_regions(&session, &artifacts, &approval, self.concurrency).await?;
-        print_summary(&reports, started.elapsed());
-        let failed: Vec<&StackReport> = reports.iter().filter(|r| r.failed()).collect();
-        if !failed.is_empty() {
-            bail!(
-                "{} stack(s) failed: {}",
-                failed.len(),
-                failed.iter().map(|r| r.stack.as_str()).collect::<Vec<_>>().join(", ")
-            );
-        }
-        Ok(())
     }
 }
 
@@ -206,7 +150,7 @@ pub async fn phase(
     Ok(reports)
 }
 
-async fn plan_stack(session: &Session, stack: &Stack, code_keys: &crate::review::Params) -> Result<Planned> {
+async fn plan_stack(session: &Session, stack: &Stack, code_keys: &review::Params) -> Result<Planned> {
     let cfn = session.aws.cloudformation(&stack.region);
     let state = stack::state(&cfn, &stack.name, session.patience()).await?;
     let target = session.target(stack, code_keys).await?;
