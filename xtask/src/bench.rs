@@ -75,7 +75,7 @@ async fn deploy_once(regions: usize, diff: bool) -> Result<(Duration, Option<Dur
     let dir = std::env::temp_dir().join(format!("kit-bench-{}-{regions}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let emulator = engine::emulator::Emulator::start(None, &dir.join("moto.log"))?;
-    let settings = engine::aws::AwsSettings { profile: None, endpoint_url: Some(emulator.endpoint()) };
+    let settings = engine::aws::AwsSettings { endpoint_url: Some(emulator.endpoint()), ..Default::default() };
     let aws = engine::aws::Aws::load(&settings).await?;
     let config = AppConfig::from_toml("bench.toml", &sample_toml(regions))?;
     let session = Session::new(aws, config, &RegionSelection { regions: Vec::new(), all: true }).await?;

@@ -34,7 +34,7 @@ impl AwsArgs {
     pub fn settings(&self) -> AwsSettings {
         let endpoint_url =
             if self.local { Some(engine::emulator::endpoint(self.local_port)) } else { self.endpoint_url.clone() };
-        AwsSettings { profile: self.profile.clone(), endpoint_url }
+        AwsSettings { profile: self.profile.clone(), endpoint_url, config_file: None }
     }
 }
 

@@ -16,3 +16,5 @@ pub mod params;
 pub mod review;
 pub mod session;
 pub mod stack;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -41,7 +41,8 @@ impl DemoArgs {
     }
 
     async fn demo(&self, started: Instant) -> Result<()> {
-        let settings = AwsSettings { profile: None, endpoint_url: Some(engine::emulator::endpoint(self.port)) };
+        let settings =
+            AwsSettings { endpoint_url: Some(engine::emulator::endpoint(self.port)), ..AwsSettings::default() };
         let selection = RegionSelection { regions: Vec::new(), all: true };
         let session = Session::open(&self.config, &settings, &selection).await?;
         session.notes.iter().for_each(|note| println!("{note}"));

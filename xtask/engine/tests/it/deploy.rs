@@ -1,11 +1,11 @@
 //! Deployments against the local emulator, asserted through the AWS APIs. Each test uses its own
 //! app name so tests can share one emulator.
 
-use crate::support::{TestEmulator, aws, emulator};
 use engine::approval::{Approval, RequireApproval};
 use engine::deploy::{StackReport, deploy_regions};
 use engine::params::Artifact;
 use engine::session::{RegionSelection, Session};
+use engine::testing::{TestEmulator, aws, emulator};
 use stacks::AppConfig;
 
 /// A config for `app` in `regions` (the first is home), no DNS, both projection kinds.

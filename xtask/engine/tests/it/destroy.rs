@@ -1,13 +1,13 @@
 //! Destroying stacks against the local emulator, asserted through CloudFormation's own answers.
 
-use crate::support::{aws, emulator};
 use engine::approval::{Approval, RequireApproval};
 use engine::destroy::destroy;
 use engine::session::{RegionSelection, Session};
+use engine::testing::{aws, emulator};
 use engine::{artifacts, deploy::deploy_regions, stack};
 use stacks::{AppConfig, StackPart};
 
-async fn deployed(app: &str) -> (crate::support::TestEmulator, Session) {
+async fn deployed(app: &str) -> (engine::testing::TestEmulator, Session) {
     let emulator = emulator();
     let text = format!(
         "app = \"{app}\"\nhome = \"eu-west-1\"\n[[region]]\nname = \"eu-west-1\"\n[[region]]\nname = \"us-east-1\"\n"

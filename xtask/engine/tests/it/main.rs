@@ -1,8 +1,8 @@
 //! The engine's integration tests, one binary: deployments, reviews and destroys against the local
-//! emulator (asserted through the AWS APIs), and the stack states the emulator cannot produce
-//! against a mocked CloudFormation.
+//! emulator (asserted through the AWS APIs), the stack states the emulator cannot produce against
+//! a mocked CloudFormation, and where credentials go.
 
+mod credentials;
 mod deploy;
 mod destroy;
 mod recovery;
-mod support;
