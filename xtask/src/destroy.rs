@@ -5,10 +5,11 @@
 
 use crate::options::AwsArgs;
 use anyhow::{Result, bail};
+use engine::approval::Prompt;
 use engine::destroy::destroy;
-use engine::session::{RegionSelection, Session};
+use engine::plan::RegionSelection;
+use engine::session::Session;
 use stacks::StackPart;
-use std::io::{BufRead, IsTerminal, Write};
 
 /// Flags of `cargo xtask destroy`.
 #[derive(Debug, clap::Args)]
@@ -34,8 +35,10 @@ impl DestroyArgs {
     /// Deletes the stacks and follows their deletion.
     pub fn run(&self) -> Result<()> {
         crate::runtime()?.block_on(async {
+            let loaded = Session::load(&self.aws.config, &self.aws.settings()).await?;
             let selection = RegionSelection { regions: vec![self.region.clone()], all: false };
-            let session = Session::open(&self.aws.config, &self.aws.settings(), &selection).await?;
+            engine::plan::select(&loaded.config, &selection)?;
+            let session = loaded.connect().await?;
             let region_stack = session.stack(StackPart::Region, &self.region)?.name.clone();
             if !self.yes && !confirm(&format!("Delete {region_stack} in {}? [y/N] ", self.region), "y")? {
                 bail!("not confirmed; nothing deleted");
@@ -57,13 +60,10 @@ fn confirm(question: &str, yes: &str) -> Result<bool> {
     Ok(prompt(question)?.trim().eq_ignore_ascii_case(yes))
 }
 
+/// Asks at the terminal (the kit's one prompt); without one, says which flags answer instead.
 fn prompt(question: &str) -> Result<String> {
-    if !std::io::stdin().is_terminal() {
-        bail!("no terminal to confirm on; pass --yes (and --confirm-data <stack> for the data stack)");
+    match engine::approval::Terminal.ask(question)? {
+        Some(answer) => Ok(answer),
+        None => bail!("no terminal to confirm on; pass --yes (and --confirm-data <stack> for the data stack)"),
     }
-    print!("{question}");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer)
 }

@@ -1,10 +1,12 @@
 //! `cargo xtask diff`: the same change sets and review as `deploy`, never executed (every change
-//! set and every empty review stack is deleted afterwards). Exit 0: no changes; 2: changes;
-//! 3: dangerous changes.
+//! set and every empty review stack is deleted afterwards, also on Ctrl-C). Exit 0: no changes;
+//! 2: changes; 3: dangerous changes (or changes CloudFormation would refuse); 1: a stack could not
+//! be reviewed, or an error. The text, `--json` and `--markdown` are written in every case.
 
 use crate::options::{AwsArgs, RegionArgs};
 use anyhow::{Context, Result};
 use engine::diff::{review_against, review_stacks};
+use engine::interrupt::{ctrl_c, guarded};
 use engine::review;
 use engine::session::Session;
 use std::path::PathBuf;
@@ -44,10 +46,11 @@ impl DiffArgs {
         let reviews = match &self.against {
             Some(dir) => review_against(&self.aws.config, &self.selection.selection(), dir)?,
             None => {
-                let session =
-                    Session::open(&self.aws.config, &self.aws.settings(), &self.selection.selection()).await?;
-                session.notes.iter().for_each(|note| eprintln!("{note}"));
-                review_stacks(&session, self.concurrency).await?
+                let loaded = Session::load(&self.aws.config, &self.aws.settings()).await?;
+                let regions = engine::plan::select(&loaded.config, &self.selection.selection())?;
+                loaded.notes.iter().for_each(|note| eprintln!("{note}"));
+                let session = loaded.connect().await?;
+                guarded(&session, async { review_stacks(&session, &regions, self.concurrency).await }, ctrl_c()).await?
             }
         };
         print!("{}", review::render::text(&reviews));

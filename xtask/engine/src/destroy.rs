@@ -1,7 +1,7 @@
 //! Deleting a region's stack, and the data stack once nothing reads its replicas. Every check
 //! runs before anything is deleted, so a refused destroy leaves every stack as it was.
 
-use crate::events;
+use crate::events::{self, Verdict};
 use crate::session::Session;
 use crate::stack;
 use anyhow::{Context, Result, bail};
@@ -68,12 +68,13 @@ async fn delete(session: &Session, region: &str, name: &str) -> Result<()> {
     }
     let since = SystemTime::now();
     cfn.delete_stack().stack_name(name).send().await.with_context(|| format!("deleting {name}"))?;
-    let outcome = events::follow(&cfn, name, since).await?;
-    match outcome.status.as_deref() {
-        None | Some("DELETE_COMPLETE") => {
+    let outcome = events::follow(&cfn, name, region, since).await?;
+    match outcome.verdict() {
+        Verdict::Deleted => {
             println!("deleted {name} in {region} ({:.1} s)", outcome.elapsed.as_secs_f64());
             Ok(())
         }
-        Some(status) => bail!("deleting {name} ended {status}:\n{}", outcome.failure_report()),
+        Verdict::StillRunning => bail!("{}", outcome.summary()),
+        Verdict::Succeeded | Verdict::Failed => bail!("deleting {}:\n{}", outcome.summary(), outcome.failure_report()),
     }
 }

@@ -1,15 +1,22 @@
-//! Follows a stack operation: prints each new stack event as it arrives and, at the end, names
-//! every resource that failed with CloudFormation's reason.
+//! Following a stack operation: prints each new stack event as it arrives and, at the end, names
+//! every resource that failed with CloudFormation's reason. Following is not the operation: when
+//! the kit cannot follow any more (throttled for too long, expired credentials, its own time
+//! limit), the operation goes on in CloudFormation and the outcome says so, with how to follow it
+//! again, instead of calling it failed.
 
-use crate::stack::POLL_INTERVAL;
-use anyhow::{Context, Result};
+use crate::aws::errors::{FailureKind, classify};
+use crate::poll::Backoff;
+use anyhow::Result;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::StackEvent;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent, StackStatus};
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The longest a stack operation is followed before the kit stops waiting (it keeps running).
 const FOLLOW_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
+/// Throttled polls in a row after which the kit stops following.
+const THROTTLED_LIMIT: u32 = 8;
 
 /// A resource that failed during the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +31,63 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// Why the kit stopped following an operation that may still be running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// CloudFormation kept throttling the kit's reads.
+    Throttled,
+    /// The session's credentials expired.
+    CredentialsExpired,
+    /// The kit's own time limit passed.
+    TimedOut,
+    /// Another failure reading the stack: the message.
+    ReadFailed(String),
+}
+
+impl StopReason {
+    fn describe(&self) -> String {
+        match self {
+            StopReason::Throttled => "CloudFormation throttled the kit's reads".into(),
+            StopReason::CredentialsExpired => "the session's credentials expired".into(),
+            StopReason::TimedOut => format!("it ran longer than {} hours", FOLLOW_TIMEOUT.as_secs() / 3600),
+            StopReason::ReadFailed(message) => format!("reading the stack failed ({message})"),
+        }
+    }
+}
+
+/// How following an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The operation settled with this status.
+    Settled(StackStatus),
+    /// The stack no longer exists (a deletion finished).
+    Gone,
+    /// The kit stopped following; the operation goes on in CloudFormation.
+    StoppedFollowing(StopReason),
+}
+
+/// What an operation's ending means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The stack is what was asked for.
+    Succeeded,
+    /// It failed and CloudFormation rolled it back (or could not).
+    Failed,
+    /// The stack was deleted.
+    Deleted,
+    /// Unknown: the operation goes on without the kit watching.
+    StillRunning,
+}
+
 /// How a stack operation ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// Final stack status (`None`: nothing was executed, or the stack is gone).
-    pub status: Option<String>,
+    /// The stack.
+    pub stack: String,
+    /// Its region.
+    pub region: String,
+    /// How following it ended.
+    pub ending: Ending,
     /// Resources that failed, oldest first.
     pub failures: Vec<Failure>,
     /// Stack events seen.
@@ -38,16 +97,47 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Nothing was executed.
-    pub fn unchanged() -> Self {
-        Outcome { status: None, failures: Vec::new(), events: 0, elapsed: Duration::ZERO }
+    /// What the ending means; every status a settled operation can end in is named.
+    pub fn verdict(&self) -> Verdict {
+        match &self.ending {
+            Ending::Gone => Verdict::Deleted,
+            Ending::StoppedFollowing(_) => Verdict::StillRunning,
+            Ending::Settled(status) => match status {
+                StackStatus::CreateComplete | StackStatus::UpdateComplete | StackStatus::ImportComplete => {
+                    Verdict::Succeeded
+                }
+                StackStatus::DeleteComplete => Verdict::Deleted,
+                StackStatus::RollbackComplete
+                | StackStatus::RollbackFailed
+                | StackStatus::UpdateRollbackComplete
+                | StackStatus::UpdateRollbackFailed
+                | StackStatus::CreateFailed
+                | StackStatus::UpdateFailed
+                | StackStatus::DeleteFailed
+                | StackStatus::ImportRollbackComplete
+                | StackStatus::ImportRollbackFailed
+                | StackStatus::ReviewInProgress => Verdict::Failed,
+                // In-progress statuses never settle an operation; a status newer than this code is
+                // not what was asked for either.
+                _ => Verdict::Failed,
+            },
+        }
     }
 
-    /// The operation ended in a state where the stack is what was asked for.
-    pub fn succeeded(&self) -> bool {
-        match &self.status {
-            None => self.failures.is_empty(),
-            Some(status) => status.ends_with("_COMPLETE") && !status.contains("ROLLBACK") && !status.contains("DELETE"),
+    /// One line on how it ended, and for an operation still running, how to follow it again.
+    pub fn summary(&self) -> String {
+        match &self.ending {
+            Ending::Settled(status) => format!("{} ended {status}", self.stack),
+            Ending::Gone => format!("{} was deleted", self.stack),
+            Ending::StoppedFollowing(reason) => format!(
+                "{} is still being changed by CloudFormation; the kit stopped following because {}. Follow it \
+                 with `aws cloudformation describe-stack-events --stack-name {} --region {}` (or run the same \
+                 command again: it waits for the stack to settle)",
+                self.stack,
+                reason.describe(),
+                self.stack,
+                self.region
+            ),
         }
     }
 
@@ -61,34 +151,111 @@ impl Outcome {
     }
 }
 
-/// Prints the stack's events newer than `since` until its status is final.
-pub async fn follow(cfn: &Client, stack: &str, since: SystemTime) -> Result<Outcome> {
+/// Prints the stack's events newer than `since` until the operation settles, the stack is gone,
+/// or the kit cannot follow any more.
+pub async fn follow(cfn: &Client, stack: &str, region: &str, since: SystemTime) -> Result<Outcome> {
     let started = Instant::now();
     let mut seen = HashSet::new();
     let mut failures = Vec::new();
+    let mut waits = Backoff::FOLLOW.waits();
+    let mut throttled = 0;
+    let outcome = |ending, failures, seen: &HashSet<String>| Outcome {
+        stack: stack.to_owned(),
+        region: region.to_owned(),
+        ending,
+        failures,
+        events: seen.len(),
+        elapsed: started.elapsed(),
+    };
     loop {
-        let mut fresh = new_events(cfn, stack, since, &mut seen).await?;
-        fresh.reverse();
+        let polled = poll(cfn, stack, since, &mut seen).await;
+        let (fresh, current) = match polled {
+            Ok(polled) => {
+                throttled = 0;
+                polled
+            }
+            Err(Stop::Throttled) if throttled < THROTTLED_LIMIT => {
+                throttled += 1;
+                Backoff::THROTTLED.waits().sleep().await;
+                continue;
+            }
+            Err(Stop::Throttled) => {
+                return Ok(outcome(Ending::StoppedFollowing(StopReason::Throttled), failures, &seen));
+            }
+            Err(Stop::Because(reason)) => return Ok(outcome(Ending::StoppedFollowing(reason), failures, &seen)),
+        };
         for event in &fresh {
             print_event(stack, event);
-            let status = event.resource_status().map(|s| s.as_str()).unwrap_or_default();
-            let is_stack = event.logical_resource_id() == Some(stack);
-            if status.ends_with("_FAILED") && !is_stack {
-                failures.push(Failure {
-                    logical_id: event.logical_resource_id().unwrap_or_default().to_owned(),
-                    resource_type: event.resource_type().unwrap_or_default().to_owned(),
-                    status: status.to_owned(),
-                    reason: event.resource_status_reason().unwrap_or("no reason given").to_owned(),
-                });
+            failures.extend(failure(stack, event));
+        }
+        match current {
+            None => return Ok(outcome(Ending::Gone, failures, &seen)),
+            Some(status) if !is_in_progress(&status) => return Ok(outcome(Ending::Settled(status), failures, &seen)),
+            Some(_) if started.elapsed() > FOLLOW_TIMEOUT => {
+                return Ok(outcome(Ending::StoppedFollowing(StopReason::TimedOut), failures, &seen));
             }
+            Some(_) => waits.sleep().await,
         }
-        let status = crate::stack::status(cfn, stack).await?.map(|s| s.as_str().to_owned());
-        let settled = status.as_deref().is_none_or(|s| !s.ends_with("_IN_PROGRESS"));
-        if settled || started.elapsed() > FOLLOW_TIMEOUT {
-            return Ok(Outcome { status, failures, events: seen.len(), elapsed: started.elapsed() });
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
     }
+}
+
+/// Why one poll could not read the stack.
+enum Stop {
+    Throttled,
+    Because(StopReason),
+}
+
+fn stop<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> Stop {
+    match classify(&error) {
+        FailureKind::Throttled => Stop::Throttled,
+        FailureKind::CredentialsExpired => Stop::Because(StopReason::CredentialsExpired),
+        FailureKind::AccessDenied | FailureKind::Unreachable | FailureKind::Other => Stop::Because(
+            StopReason::ReadFailed(format!("{}", aws_sdk_cloudformation::error::DisplayErrorContext(&error))),
+        ),
+    }
+}
+
+/// New events (oldest first) and the stack's current status (`None`: gone).
+async fn poll(
+    cfn: &Client,
+    stack: &str,
+    since: SystemTime,
+    seen: &mut HashSet<String>,
+) -> Result<(Vec<StackEvent>, Option<StackStatus>), Stop> {
+    let mut fresh = new_events(cfn, stack, since, seen).await?;
+    fresh.reverse();
+    let current = match cfn.describe_stacks().stack_name(stack).send().await {
+        Ok(output) => output.stacks().first().and_then(|s| s.stack_status().cloned()),
+        Err(error) if crate::aws::errors::is_not_found(&error) => None,
+        Err(error) => return Err(stop(error)),
+    };
+    Ok((fresh, current))
+}
+
+fn is_in_progress(status: &StackStatus) -> bool {
+    matches!(crate::stack::state::StackState::of(Some(status)), crate::stack::state::StackState::Busy(_))
+}
+
+fn failure(stack: &str, event: &StackEvent) -> Option<Failure> {
+    let status = event.resource_status()?;
+    let failed = matches!(
+        status,
+        ResourceStatus::CreateFailed
+            | ResourceStatus::UpdateFailed
+            | ResourceStatus::DeleteFailed
+            | ResourceStatus::ImportFailed
+            | ResourceStatus::RollbackFailed
+            | ResourceStatus::UpdateRollbackFailed
+            | ResourceStatus::ImportRollbackFailed
+    );
+    (failed && event.logical_resource_id() != Some(stack)).then(|| Failure {
+        logical_id: event.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: event.resource_type().unwrap_or_default().to_owned(),
+        status: status.as_str().to_owned(),
+        reason: event.resource_status_reason().unwrap_or("no reason given").to_owned(),
+    })
 }
 
 /// Events not seen before and not older than `since`, newest first (as CloudFormation lists them).
@@ -97,7 +264,7 @@ async fn new_events(
     stack: &str,
     since: SystemTime,
     seen: &mut HashSet<String>,
-) -> Result<Vec<StackEvent>> {
+) -> Result<Vec<StackEvent>, Stop> {
     let since = aws_sdk_cloudformation::primitives::DateTime::from(since);
     let mut fresh = Vec::new();
     let mut token = None;
@@ -105,8 +272,8 @@ async fn new_events(
         let page = match cfn.describe_stack_events().stack_name(stack).set_next_token(token).send().await {
             Ok(page) => page,
             // A deleted stack has no events to list.
-            Err(error) if format!("{error:?}").contains("does not exist") => break,
-            Err(error) => return Err(error).with_context(|| format!("reading events of {stack}")),
+            Err(error) if crate::aws::errors::is_not_found(&error) => break,
+            Err(error) => return Err(stop(error)),
         };
         for event in page.stack_events() {
             let old = event.timestamp().is_some_and(|t| t.secs() < since.secs());

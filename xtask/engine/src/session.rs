@@ -1,26 +1,46 @@
 //! Everything a deploy, diff or destroy starts from: AWS access, the validated config, the
-//! synthesized stacks, the account, and which regions the command targets.
+//! synthesized stacks (adapted to the emulator, which says what it changed), the account, and the
+//! run's guard. Loading ([`Session::load`]) makes no AWS call, so a plan can be checked in
+//! between; [`Loaded::connect`] makes the first one (STS, for the account).
 
 use crate::aws::{Aws, AwsSettings};
-use crate::params;
+use crate::guard::Guard;
+use crate::params::{self, AssetsBucket};
 use crate::review::Params;
-use crate::stack::StackTarget;
-use anyhow::{Context, Result, bail};
-use stacks::app::{
-    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, PUBLISHER_SUBSCRIPTION, assets_bucket_physical_name,
-    event_log_table_name,
-};
+use crate::stack::{ChangeSetSettings, StackTarget};
+use anyhow::{Context, Result};
+use stacks::app::{ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, PUBLISHER_SUBSCRIPTION, event_log_table_name};
 use stacks::cfn::validate::MAX_TEMPLATE_BODY_BYTES;
 use stacks::{AppConfig, Assembly, Stack, StackPart};
 use std::path::Path;
+use std::time::Duration;
 
-/// Which configured regions a command acts on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegionSelection {
-    /// These regions (each must be in the config).
-    pub regions: Vec<String>,
-    /// Every region in the config (`regions` is then ignored).
-    pub all: bool,
+/// The config synthesized for where it deploys, before any AWS call.
+#[derive(Debug)]
+pub struct Loaded {
+    /// AWS access (loaded, not yet used).
+    pub aws: Aws,
+    /// The configuration (without `[dns]` against the emulator).
+    pub config: AppConfig,
+    /// Every stack of every region.
+    pub assembly: Assembly,
+    /// What the emulator changed about the run, announced up front.
+    pub notes: Vec<String>,
+}
+
+impl Loaded {
+    /// Asks STS for the account (the first AWS call) and opens the session.
+    pub async fn connect(self) -> Result<Session> {
+        let account = self.aws.account_id().await?;
+        Ok(Session {
+            aws: self.aws,
+            config: self.config,
+            assembly: self.assembly,
+            account,
+            notes: self.notes,
+            guard: Guard::default(),
+        })
+    }
 }
 
 /// A command's view of the app and of AWS.
@@ -34,23 +54,23 @@ pub struct Session {
     pub assembly: Assembly,
     /// The target account.
     pub account: String,
-    /// The regions this command acts on, in config order.
-    pub regions: Vec<String>,
     /// What the emulator changed about the run, announced up front.
     pub notes: Vec<String>,
+    /// What the run created and must not leave behind.
+    pub guard: Guard,
 }
 
 impl Session {
-    /// Loads the config file and AWS access, then [`Session::new`].
-    pub async fn open(config: &Path, aws_settings: &AwsSettings, selection: &RegionSelection) -> Result<Session> {
+    /// Reads the config file, loads AWS access and synthesizes; no AWS call.
+    pub async fn load(config: &Path, aws: &AwsSettings) -> Result<Loaded> {
         let config = load_config(config)?;
-        let aws = Aws::load(aws_settings).await?;
-        Session::new(aws, config, selection).await
+        let aws = Aws::load(aws).await?;
+        Session::synthesize(aws, config)
     }
 
-    /// Synthesizes (leaving `[dns]` out against an emulator), resolves the account and checks
-    /// the region selection.
-    pub async fn new(aws: Aws, mut config: AppConfig, selection: &RegionSelection) -> Result<Session> {
+    /// Synthesizes `config` for where `aws` points (leaving `[dns]` and the publisher's mapping
+    /// out against an emulator, and saying so); no AWS call.
+    pub fn synthesize(aws: Aws, mut config: AppConfig) -> Result<Loaded> {
         let mut notes = Vec::new();
         if aws.is_emulated() {
             notes.extend(crate::emulation::LIMITS.iter().map(|l| format!("emulator: {l}")));
@@ -67,33 +87,41 @@ impl Session {
         if aws.is_emulated() {
             notes.extend(without_publisher_mappings(&mut assembly));
         }
-        let account = aws.account_id().await?;
-        let regions = select(&config, selection)?;
-        Ok(Session { aws, config, assembly, account, regions, notes })
+        Ok(Loaded { aws, config, assembly, notes })
+    }
+
+    /// Loads, synthesizes and connects in one go (tools with nothing to check in between).
+    pub async fn new(aws: Aws, config: AppConfig) -> Result<Session> {
+        Session::synthesize(aws, config)?.connect().await
     }
 
     /// The synthesized stack of `part` in `region`.
     pub fn stack(&self, part: StackPart, region: &str) -> Result<&Stack> {
         let name = stacks::app::stack_name(&self.config, part, region);
-        self.assembly.stack(&name).with_context(|| format!("no {name} was synthesized"))
+        self.named(&name)
+    }
+
+    /// The synthesized stack called `name`.
+    pub fn named(&self, name: &str) -> Result<&Stack> {
+        self.assembly.stack(name).with_context(|| format!("no {name} was synthesized"))
     }
 
     /// How long to wait for a stack busy with another operation.
-    pub fn patience(&self) -> std::time::Duration {
+    pub fn patience(&self) -> Duration {
         if self.aws.is_emulated() { crate::stack::EMULATOR_PATIENCE } else { crate::stack::PATIENCE }
     }
 
-    /// The region's assets bucket name.
-    pub fn assets_bucket(&self, region: &str) -> String {
-        assets_bucket_physical_name(&self.config.app, &self.account, region)
+    /// The region's assets bucket and its expected owner.
+    pub fn assets_bucket(&self, region: &str) -> AssetsBucket {
+        AssetsBucket::new(&self.config.app, &self.account, region)
     }
 
     /// A deployable target for `stack`: parameters resolved (`code_keys` maps each code-key
     /// parameter to its S3 key), big templates uploaded.
-    pub async fn target(&self, stack: &Stack, code_keys: &Params) -> Result<StackTarget> {
+    pub async fn target(&self, stack: &Stack, code_keys: &Params, settings: ChangeSetSettings) -> Result<StackTarget> {
         let mut parameters = Params::new();
         if stack.part == StackPart::Region {
-            parameters.insert(ASSETS_BUCKET_PARAMETER.into(), self.assets_bucket(&stack.region));
+            parameters.insert(ASSETS_BUCKET_PARAMETER.into(), self.assets_bucket(&stack.region).name);
             let declared = stack.template.parameters();
             let used = code_keys.iter().filter(|(name, _)| declared.contains_key(*name));
             parameters.extend(used.map(|(name, key)| (name.clone(), key.clone())));
@@ -103,7 +131,8 @@ impl Session {
         }
         let template_url = if stack.body.len() > MAX_TEMPLATE_BODY_BYTES {
             let bucket = self.assets_bucket(&stack.region);
-            Some(params::upload_template(&self.aws, &stack.region, &bucket, &stack.name, &stack.body).await?)
+            let s3 = self.aws.s3(&stack.region);
+            Some(params::upload_template(&s3, &bucket, &stack.name, &stack.body).await?)
         } else {
             None
         };
@@ -113,6 +142,7 @@ impl Session {
             body: stack.body.clone(),
             template_url,
             parameters,
+            settings,
         })
     }
 }
@@ -135,20 +165,6 @@ fn without_publisher_mappings(assembly: &mut Assembly) -> Option<String> {
              reads the stream and runs the publisher itself"
         )
     })
-}
-
-/// The configured regions the selection names, in config order.
-pub fn select(config: &AppConfig, selection: &RegionSelection) -> Result<Vec<String>> {
-    if selection.all {
-        return Ok(config.region_names().map(str::to_owned).collect());
-    }
-    for region in &selection.regions {
-        if !config.region_names().any(|r| r == region) {
-            let known: Vec<&str> = config.region_names().collect();
-            bail!("{region} is not in the config's regions ({}); add it to regions.toml first", known.join(", "));
-        }
-    }
-    Ok(config.region_names().filter(|r| selection.regions.iter().any(|s| s == r)).map(str::to_owned).collect())
 }
 
 /// Reads and validates a configuration file, printing its warnings.

@@ -1,9 +1,12 @@
 //! Which changes are dangerous: replacement or removal of stateful resources, global table replica
-//! removals (even when CloudFormation calls them an in-place `Modify`), more than one replica
-//! change per update, and IAM broadening.
+//! removals (even when CloudFormation calls them an in-place `Modify`), a stream consumer that
+//! starts over, weakened data protection ([`weakening`](super::weakening)), moved traffic
+//! ([`traffic`](super::traffic)), IAM broadening; and updates CloudFormation refuses
+//! ([`refusals`](super::refusals), more than one replica change per update), which no approval
+//! executes.
 
-use super::iam;
 use super::model::{Action, Danger, Replacement, ResourceChange};
+use super::{iam, refusals, traffic, weakening};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -12,7 +15,8 @@ use std::collections::BTreeSet;
 ///
 /// Log groups are deliberately not here: they hold diagnostics with a bounded retention, the
 /// kit's state lives in the event log, and renaming the app would otherwise flag every function's
-/// log group. Route53 health checks and record sets are config, recreated identically.
+/// log group. Route53 health checks and record sets hold no data; changing them moves traffic,
+/// which [`traffic`](super::traffic) flags.
 pub const STATEFUL_TYPES: &[&str] = &[
     "AWS::DynamoDB::Table",
     "AWS::DynamoDB::GlobalTable",
@@ -39,9 +43,11 @@ pub fn is_stateful(resource_type: &str) -> bool {
 /// The dangers of one change; `old`/`new` are the resource's definitions (parameters substituted)
 /// in the deployed and new templates, when known.
 pub fn classify(change: &ResourceChange, old: Option<&Value>, new: Option<&Value>) -> Vec<Danger> {
-    let mut dangers = Vec::new();
+    let mut dangers: Vec<Danger> =
+        refusals::refusals(change, old, new).into_iter().map(|detail| Danger::Refused { detail }).collect();
+    let refused_replacement = !dangers.is_empty() && change.replaces();
     let stateful = is_stateful(&change.resource_type);
-    if stateful && change.action == Action::Modify && change.replaces() {
+    if stateful && change.action == Action::Modify && change.replaces() && !refused_replacement {
         let policy = new.or(old).and_then(|d| d.get("UpdateReplacePolicy"));
         dangers.push(Danger::StatefulReplacement {
             conditional: change.replacement == Some(Replacement::Conditional),
@@ -56,6 +62,18 @@ pub fn classify(change: &ResourceChange, old: Option<&Value>, new: Option<&Value
             dangers.extend(replica_dangers(old, new));
         }
     }
+    if let Some(starting_position) = traffic::consumer_reset(change, new) {
+        dangers.push(Danger::ConsumerReset {
+            conditional: change.replacement == Some(Replacement::Conditional),
+            starting_position,
+        });
+    }
+    if let (Action::Modify, Some(old), Some(new)) = (change.action, old, new) {
+        let weakened = weakening::weakened(&change.resource_type, old, new);
+        dangers.extend(weakened.into_iter().map(|detail| Danger::ProtectionWeakened { detail }));
+    }
+    let moved = traffic::traffic(change, old, new);
+    dangers.extend(moved.into_iter().map(|detail| Danger::TrafficChange { detail }));
     // A Modify without both definitions cannot be compared; treating the unknown side as empty
     // would report every grant as new.
     let comparable = match change.action {
@@ -179,8 +197,6 @@ mod tests {
     fn routine_changes_and_stateless_replacements_are_not_dangerous() {
         let in_place = change(Action::Modify, "AWS::Kinesis::Stream", Some(Replacement::False));
         assert!(classify(&in_place, None, None).is_empty());
-        let esm = change(Action::Modify, "AWS::Lambda::EventSourceMapping", Some(Replacement::True));
-        assert!(classify(&esm, None, None).is_empty());
         let log_group = change(Action::Remove, "AWS::Logs::LogGroup", None);
         assert!(classify(&log_group, None, None).is_empty());
     }

@@ -82,14 +82,15 @@ fn arn(label: &str) -> Params {
 }
 
 #[test]
-fn changed_stream_arn_parameter_replaces_the_event_source_mapping() {
+fn changed_stream_arn_parameter_replaces_the_event_source_mapping_which_resets_the_consumer() {
     let template = subscription_template();
     let changes = predict(Some(&template), &template, &arn("2025-01-01T00:00:00.000"), &arn("2025-06-01T00:00:00.000"));
     let change = find(&changes, "PublisherSubscription");
     assert_eq!(change.replacement, Some(Replacement::True));
     assert_eq!(change.properties[0].path, "Properties.EventSourceArn");
     assert!(change.properties[0].create_only);
-    assert!(change.dangers.is_empty(), "a mapping holds no data");
+    let reset = Danger::ConsumerReset { conditional: false, starting_position: "TRIM_HORIZON".into() };
+    assert_eq!(change.dangers, [reset], "the new mapping replays the stream while the old one still runs");
 }
 
 #[test]

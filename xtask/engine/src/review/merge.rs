@@ -57,6 +57,7 @@ pub fn review(
         other_changes: templates.other_changes,
         no_changes,
         notes,
+        unreviewable: None,
     }
 }
 

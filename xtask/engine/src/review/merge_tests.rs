@@ -66,7 +66,9 @@ fn cloudformations_replacement_and_details_win_over_the_prediction() {
     assert_eq!(change.properties[0].after, Some(json!({"StreamMode": "ON_DEMAND"})));
     assert!(change.properties[0].create_only);
     assert_eq!(change.properties[0].source, Source::Both);
-    assert_eq!(change.dangers, [Danger::StatefulReplacement { conditional: false, retained: true }]);
+    // The stream keeps its custom name, so CloudFormation would refuse the replacement.
+    assert!(matches!(change.dangers.as_slice(), [Danger::Refused { detail }] if detail.contains("orders-events")));
+    assert!(review.is_refused());
     assert!(review.notes.is_empty(), "{:?}", review.notes);
 }
 
@@ -142,8 +144,9 @@ fn the_before_context_stands_in_for_a_missing_deployed_template() {
     let new = data_template(&["us-east-1"]);
     let mut reported = modify("EventLog", "AWS::DynamoDB::GlobalTable");
     reported.before_context = Some(
-        json!({"Properties": {"TableName": "orders-events", "Replicas": [{"Region": "us-east-1"}, {"Region": "eu-west-1"}]}})
-            .to_string(),
+        json!({"Properties": {"TableName": "orders-events", "Replicas": [{"Region": "us-east-1"}, {"Region": "eu-west-1"}],
+                               "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"}}})
+        .to_string(),
     );
     let review =
         review("orders-data-us-east-1", "us-east-1", Some(vec![reported]), None, &new, &Params::new(), &Params::new());

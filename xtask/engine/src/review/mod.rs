@@ -5,7 +5,8 @@
 //!
 //! Code map: `model` (types), `schema` (create-only properties, generated data), `path`,
 //! `resolve` (parameter substitution, references), `props` (property-level diff), `diff` (the
-//! prediction), `danger` + `iam` (classification), `merge` (change set + prediction), `render`.
+//! prediction), `danger` with `iam`, `weakening`, `traffic` and `refusals` (classification),
+//! `merge` (change set + prediction), `render`.
 
 mod danger;
 mod diff;
@@ -14,17 +15,23 @@ mod merge;
 pub mod model;
 mod path;
 mod props;
+mod refusals;
 pub mod render;
 mod resolve;
 mod schema;
+mod traffic;
+mod weakening;
 
 pub use diff::predict;
 pub use merge::review;
-pub use model::{CfnChange, CfnDetail, Params, StackReview};
+pub use model::{Action, CfnChange, CfnDetail, Danger, Params, Replacement, ResourceChange, StackReview};
 
-/// `diff`'s exit code: 3 when any change is dangerous, 2 when anything changes, else 0.
+/// `diff`'s exit code: 1 when a stack could not be reviewed, 3 when any change is dangerous
+/// (including changes CloudFormation would refuse), 2 when anything changes, else 0.
 pub fn exit_code(reviews: &[StackReview]) -> i32 {
-    if reviews.iter().any(StackReview::is_dangerous) {
+    if reviews.iter().any(|r| r.unreviewable.is_some()) {
+        1
+    } else if reviews.iter().any(StackReview::is_dangerous) {
         3
     } else if reviews.iter().any(StackReview::has_changes) {
         2

@@ -145,6 +145,11 @@ impl ResourceChange {
         !self.dangers.is_empty()
     }
 
+    /// Whether CloudFormation would refuse this change.
+    pub fn is_refused(&self) -> bool {
+        self.dangers.iter().any(Danger::refuses)
+    }
+
     /// Whether the resource is (or may be) replaced.
     pub fn replaces(&self) -> bool {
         matches!(self.replacement, Some(Replacement::True | Replacement::Conditional))
@@ -184,6 +189,32 @@ pub enum Danger {
         /// What grows, for the reviewer.
         detail: String,
     },
+    /// An event source mapping is replaced: the new one starts reading the stream at its
+    /// starting position (from `TRIM_HORIZON`, everything the stream retains) while the old one
+    /// still runs until CloudFormation deletes it.
+    ConsumerReset {
+        /// `Conditional` rather than `True`.
+        conditional: bool,
+        /// The new mapping's `StartingPosition`.
+        starting_position: String,
+    },
+    /// Data protection is weakened (point-in-time recovery, deletion protection, a retaining
+    /// policy, stream retention, encryption, a public access block).
+    ProtectionWeakened {
+        /// What weakens, for the reviewer.
+        detail: String,
+    },
+    /// Clients' traffic moves: a record removed or re-routed, a health check, custom domain, API
+    /// mapping or API replaced or removed.
+    TrafficChange {
+        /// What changes, for the reviewer.
+        detail: String,
+    },
+    /// An update CloudFormation refuses: executing it would fail (and roll back) half-way.
+    Refused {
+        /// CloudFormation's rule that this breaks.
+        detail: String,
+    },
 }
 
 impl Danger {
@@ -195,6 +226,24 @@ impl Danger {
             Danger::ReplicaRemoval { .. } => "ReplicaRemoval",
             Danger::ReplicaBatch { .. } => "ReplicaBatch",
             Danger::IamBroadening { .. } => "IamBroadening",
+            Danger::ConsumerReset { .. } => "ConsumerReset",
+            Danger::ProtectionWeakened { .. } => "ProtectionWeakened",
+            Danger::TrafficChange { .. } => "TrafficChange",
+            Danger::Refused { .. } => "Refused",
+        }
+    }
+
+    /// Whether CloudFormation refuses the update: no approval can execute it.
+    pub const fn refuses(&self) -> bool {
+        match self {
+            Danger::ReplicaBatch { .. } | Danger::Refused { .. } => true,
+            Danger::StatefulReplacement { .. }
+            | Danger::StatefulRemoval { .. }
+            | Danger::ReplicaRemoval { .. }
+            | Danger::IamBroadening { .. }
+            | Danger::ConsumerReset { .. }
+            | Danger::ProtectionWeakened { .. }
+            | Danger::TrafficChange { .. } => false,
         }
     }
 
@@ -229,6 +278,15 @@ impl Danger {
                 list_or_none(removed)
             ),
             Danger::IamBroadening { detail } => format!("IAM broadening: {detail}"),
+            Danger::ConsumerReset { conditional, starting_position } => format!(
+                "event source mapping {}: the new mapping starts at {starting_position}{} while the old one still \
+                 runs until CloudFormation deletes it, so records are processed again",
+                if *conditional { "may be replaced" } else { "is replaced" },
+                if starting_position == "TRIM_HORIZON" { " and replays everything the stream retains" } else { "" }
+            ),
+            Danger::ProtectionWeakened { detail } => format!("data protection weakened: {detail}"),
+            Danger::TrafficChange { detail } => format!("traffic: {detail}"),
+            Danger::Refused { detail } => format!("CloudFormation will refuse this update: {detail}"),
         }
     }
 }
@@ -240,9 +298,10 @@ fn list_or_none(items: &[String]) -> String {
 /// Serialized as `{kind, reason, ...fields}` so machines get both the class and the sentence.
 impl Serialize for Danger {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut out = serializer.serialize_struct("Danger", 4)?;
+        let mut out = serializer.serialize_struct("Danger", 5)?;
         out.serialize_field("kind", self.kind())?;
         out.serialize_field("reason", &self.reason())?;
+        out.serialize_field("refused", &self.refuses())?;
         match self {
             Danger::StatefulReplacement { conditional, retained } => {
                 out.serialize_field("conditional", conditional)?;
@@ -254,7 +313,14 @@ impl Serialize for Danger {
                 out.serialize_field("added", added)?;
                 out.serialize_field("removed", removed)?;
             }
-            Danger::IamBroadening { detail } => out.serialize_field("detail", detail)?,
+            Danger::IamBroadening { detail }
+            | Danger::ProtectionWeakened { detail }
+            | Danger::TrafficChange { detail }
+            | Danger::Refused { detail } => out.serialize_field("detail", detail)?,
+            Danger::ConsumerReset { conditional, starting_position } => {
+                out.serialize_field("conditional", conditional)?;
+                out.serialize_field("starting_position", starting_position)?;
+            }
         }
         out.end()
     }
@@ -276,12 +342,38 @@ pub struct StackReview {
     pub no_changes: bool,
     /// What the review could not take from CloudFormation and predicted instead, and similar.
     pub notes: Vec<String>,
+    /// Why the stack could not be reviewed at all (then nothing else here is known).
+    pub unreviewable: Option<String>,
 }
 
 impl StackReview {
+    /// A stack that could not be reviewed, and why.
+    pub fn unreviewable(stack: &str, region: &str, why: String) -> StackReview {
+        StackReview {
+            stack: stack.to_owned(),
+            region: region.to_owned(),
+            changes: Vec::new(),
+            other_changes: Vec::new(),
+            no_changes: false,
+            notes: Vec::new(),
+            unreviewable: Some(why),
+        }
+    }
+
     /// Whether any change is dangerous.
     pub fn is_dangerous(&self) -> bool {
         self.changes.iter().any(ResourceChange::is_dangerous)
+    }
+
+    /// Whether CloudFormation would refuse any change: the change set must not execute.
+    pub fn is_refused(&self) -> bool {
+        self.changes.iter().any(ResourceChange::is_refused)
+    }
+
+    /// `LogicalId: reason` for every change CloudFormation would refuse.
+    pub fn refusals(&self) -> Vec<String> {
+        let refused = self.changes.iter().flat_map(|c| c.dangers.iter().filter(|d| d.refuses()).map(move |d| (c, d)));
+        refused.map(|(change, danger)| format!("{}: {}", change.logical_id, danger.reason())).collect()
     }
 
     /// Whether executing would change anything.

@@ -138,6 +138,7 @@ fn exit_codes_are_zero_two_three() {
         other_changes: vec![],
         no_changes: true,
         notes: vec![],
+        unreviewable: None,
     };
     let outputs_only =
         StackReview { other_changes: vec!["Outputs.A: added".into()], no_changes: false, ..quiet.clone() };

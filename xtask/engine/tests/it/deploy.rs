@@ -1,92 +1,39 @@
 //! Deployments against the local emulator, asserted through the AWS APIs. Each test uses its own
 //! app name so tests can share one emulator.
 
+use crate::support::{all_are, artifacts, assert_no_stray_change_sets, config, deploy_all, never, results, session};
 use engine::approval::{Approval, RequireApproval};
-use engine::deploy::{StackReport, deploy_regions};
-use engine::params::Artifact;
-use engine::session::{RegionSelection, Session};
-use engine::testing::{TestEmulator, aws, emulator};
-use stacks::AppConfig;
-
-/// A config for `app` in `regions` (the first is home), no DNS, both projection kinds.
-fn config(app: &str, regions: &[&str], retention_hours: u32) -> AppConfig {
-    with_views(app, regions, retention_hours, &["task-view"])
-}
-
-/// [`config`] with a read-model projection per name in `views`.
-fn with_views(app: &str, regions: &[&str], retention_hours: u32, views: &[&str]) -> AppConfig {
-    let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", regions[0]);
-    for region in regions {
-        text.push_str(&format!("\n[[region]]\nname = \"{region}\"\n"));
-    }
-    text.push_str(&format!("\n[stream]\nretention_hours = {retention_hours}\n"));
-    text.push_str("\n[[projection]]\nname = \"audit\"\nkind = \"s3-audit\"\n");
-    for view in views {
-        text.push_str(&format!("\n[[projection]]\nname = \"{view}\"\nkind = \"read-model\"\n"));
-    }
-    AppConfig::from_toml("test.toml", &text).expect("valid test config")
-}
-
-/// Function zips for the tests: empty archives (moto stores code, never runs it).
-fn artifacts(app: &str) -> Vec<Artifact> {
-    let dir = std::env::temp_dir().join(format!("kit-test-zips-{app}-{}", std::process::id()));
-    engine::artifacts::empty_archives(&dir, app).expect("write test zips")
-}
-
-async fn session(emulator: &TestEmulator, config: AppConfig) -> Session {
-    let selection = RegionSelection { regions: Vec::new(), all: true };
-    Session::new(aws(emulator).await, config, &selection).await.expect("session")
-}
-
-fn never() -> Approval {
-    Approval::new(RequireApproval::Never, false)
-}
-
-/// Every stack of the session: no change set left, and not left in review.
-async fn assert_no_stray_change_sets(session: &Session) {
-    for stack in &session.assembly.stacks {
-        let cfn = session.aws.cloudformation(&stack.region);
-        if let Ok(listed) = cfn.list_change_sets().stack_name(&stack.name).send().await {
-            // The emulator lists every change set of the region; only this stack's count here.
-            let own = listed.summaries().iter().filter(|s| s.stack_name() == Some(stack.name.as_str()));
-            let names: Vec<_> = own.filter_map(|s| s.change_set_name()).collect();
-            assert!(names.is_empty(), "{} still has change sets {names:?}", stack.name);
-        }
-        let status = engine::stack::status(&cfn, &stack.name).await.expect("status");
-        assert_ne!(status.map(|s| s.as_str().to_owned()).as_deref(), Some("REVIEW_IN_PROGRESS"), "{}", stack.name);
-    }
-}
-
-fn results(reports: &[StackReport]) -> Vec<(String, String)> {
-    reports.iter().map(|r| (r.stack.clone(), r.result.lines().next().unwrap_or_default().to_owned())).collect()
-}
+use engine::deploy::StackOutcome;
+use engine::testing::emulator;
 
 #[tokio::test]
 async fn three_regions_deploy_from_scratch_and_a_redeploy_changes_nothing() {
     let emulator = emulator();
     let app = "fresh3";
-    let session = session(&emulator, config(app, &["us-east-1", "eu-west-1", "ap-southeast-2"], 24)).await;
+    let session =
+        session(&emulator, config(app, &["us-east-1", "eu-west-1", "ap-southeast-2"], 24, &["task-view"])).await;
     let artifacts = artifacts(app);
-    let reports = deploy_regions(&session, &artifacts, &never(), 4).await.expect("deploy");
-    assert_eq!(reports.len(), 7, "{:#?}", results(&reports));
-    assert!(reports.iter().all(|r| r.result == "created"), "{:#?}", results(&reports));
+    let report = deploy_all(&session, &artifacts, &never()).await;
+    assert_eq!(report.stacks.len(), 7, "{:#?}", results(&report));
+    assert!(all_are(&report, &StackOutcome::Created), "{:#?}", results(&report));
     for stack in &session.assembly.stacks {
         let cfn = session.aws.cloudformation(&stack.region);
         let described = cfn.describe_stacks().stack_name(&stack.name).send().await.expect("stack exists");
         let deployed = &described.stacks()[0];
         assert_eq!(deployed.stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "{}", stack.name);
     }
-    for region in &session.regions {
+    for region in session.config.region_names() {
         let table = session.aws.dynamodb(region).describe_table().table_name(format!("{app}-events")).send().await;
         let table = table.expect("every region has an event log replica");
         assert!(table.table().and_then(|t| t.latest_stream_arn()).is_some(), "{region} replica has a stream");
-        let zip = session.aws.s3(region).head_object().bucket(session.assets_bucket(region)).key(&artifacts[0].key);
+        let zip =
+            session.aws.s3(region).head_object().bucket(session.assets_bucket(region).name).key(&artifacts[0].key);
         zip.send().await.expect("function zips are uploaded to every region");
     }
     assert_no_stray_change_sets(&session).await;
 
-    let again = deploy_regions(&session, &artifacts, &never(), 4).await.expect("redeploy");
-    assert!(again.iter().all(|r| r.result == "no changes"), "{:#?}", results(&again));
+    let again = deploy_all(&session, &artifacts, &never()).await;
+    assert!(all_are(&again, &StackOutcome::NoChanges), "{:#?}", results(&again));
     assert_no_stray_change_sets(&session).await;
 }
 
@@ -95,10 +42,10 @@ async fn a_config_change_is_reviewed_as_a_modify_of_the_right_property() {
     let emulator = emulator();
     let app = "modify1";
     let artifacts = artifacts(app);
-    let before = session(&emulator, config(app, &["eu-west-1"], 24)).await;
-    deploy_regions(&before, &artifacts, &never(), 4).await.expect("deploy");
-    let after = session(&emulator, config(app, &["eu-west-1"], 48)).await;
-    let reviews = engine::diff::review_stacks(&after, 4).await.expect("diff");
+    let before = session(&emulator, config(app, &["eu-west-1"], 24, &["task-view"])).await;
+    deploy_all(&before, &artifacts, &never()).await;
+    let after = session(&emulator, config(app, &["eu-west-1"], 48, &["task-view"])).await;
+    let reviews = engine::diff::review_stacks(&after, &["eu-west-1".to_owned()], 4).await.expect("diff");
     assert_eq!(engine::review::exit_code(&reviews), 2);
     let region = reviews.iter().find(|r| r.stack == format!("{app}-region-eu-west-1")).expect("region review");
     let stream = region.changes.iter().find(|c| c.logical_id == "EventStream").expect("EventStream changes");
@@ -116,8 +63,8 @@ async fn replacing_the_kinesis_stream_is_dangerous_and_refused_without_approval(
     let emulator = emulator();
     let app = "replace1";
     let artifacts = artifacts(app);
-    let mut session = session(&emulator, config(app, &["eu-west-1"], 24)).await;
-    deploy_regions(&session, &artifacts, &never(), 4).await.expect("deploy");
+    let mut session = session(&emulator, config(app, &["eu-west-1"], 24, &["task-view"])).await;
+    deploy_all(&session, &artifacts, &never()).await;
     let name = format!("{app}-region-eu-west-1");
     let cfn = session.aws.cloudformation("eu-west-1");
     let physical = |cfn: aws_sdk_cloudformation::Client, name: String| async move {
@@ -131,12 +78,12 @@ async fn replacing_the_kinesis_stream_is_dangerous_and_refused_without_approval(
     let stack = session.assembly.stacks.iter_mut().find(|s| s.name == name).expect("region stack");
     stack.body = stack.body.replace(&format!("\"Name\": \"{app}-events\""), &format!("\"Name\": \"{app}-events-v2\""));
 
-    let reviews = engine::diff::review_stacks(&session, 4).await.expect("diff");
+    let reviews = engine::diff::review_stacks(&session, &["eu-west-1".to_owned()], 4).await.expect("diff");
     assert_eq!(engine::review::exit_code(&reviews), 3, "a stream replacement is dangerous");
     let gate = Approval::new(RequireApproval::Dangerous, false);
-    let reports = deploy_regions(&session, &artifacts, &gate, 4).await.expect("deploy");
-    let report = reports.iter().find(|r| r.stack == name).expect("region report");
-    assert!(report.dangerous && report.result.starts_with("refused"), "{report:?}");
+    let report = deploy_all(&session, &artifacts, &gate).await;
+    let report = report.stacks.iter().find(|r| r.stack == name).expect("region report");
+    assert!(report.dangerous && report.outcome == StackOutcome::NeedsApproval, "{report:?}");
     assert_eq!(physical(cfn, name).await, stream_before, "the stream was not touched");
     assert_no_stray_change_sets(&session).await;
 }
@@ -145,24 +92,24 @@ async fn replacing_the_kinesis_stream_is_dangerous_and_refused_without_approval(
 async fn a_template_over_the_body_limit_is_uploaded_and_deployed_by_url() {
     let emulator = emulator();
     let app = "big1";
-    let config = with_views(app, &["eu-west-1"], 24, &["view-a", "view-b", "view-c", "view-d"]);
+    let config = config(app, &["eu-west-1"], 24, &["view-a", "view-b", "view-c", "view-d"]);
     let session = session(&emulator, config).await;
     let name = format!("{app}-region-eu-west-1");
     let body = &session.assembly.stack(&name).expect("region stack").body;
     assert!(body.len() > 51_200, "the region stack must exceed TemplateBody's limit: {} bytes", body.len());
     let artifacts = artifacts(app);
-    let reports = deploy_regions(&session, &artifacts, &never(), 4).await.expect("deploy");
-    assert!(reports.iter().all(|r| r.result == "created"), "{:#?}", results(&reports));
+    let report = deploy_all(&session, &artifacts, &never()).await;
+    assert!(all_are(&report, &StackOutcome::Created), "{:#?}", results(&report));
 
     let cfn = session.aws.cloudformation("eu-west-1");
     let deployed = cfn.get_template().stack_name(&name).send().await.expect("deployed template");
     let deployed: serde_json::Value = serde_json::from_str(deployed.template_body().unwrap_or_default()).expect("JSON");
     assert_eq!(deployed, serde_json::from_str::<serde_json::Value>(body).expect("JSON"), "CloudFormation read it all");
-    let listed = session.aws.s3("eu-west-1").list_objects_v2().bucket(session.assets_bucket("eu-west-1"));
+    let listed = session.aws.s3("eu-west-1").list_objects_v2().bucket(session.assets_bucket("eu-west-1").name);
     let listed = listed.prefix(format!("templates/{name}/")).send().await.expect("list templates");
     assert_eq!(listed.contents().len(), 1, "the template is in the assets bucket");
 
-    let again = deploy_regions(&session, &artifacts, &never(), 4).await.expect("redeploy");
-    assert!(again.iter().all(|r| r.result == "no changes"), "{:#?}", results(&again));
+    let again = deploy_all(&session, &artifacts, &never()).await;
+    assert!(all_are(&again, &StackOutcome::NoChanges), "{:#?}", results(&again));
     assert_no_stray_change_sets(&session).await;
 }

@@ -1,10 +1,10 @@
 //! Destroying stacks against the local emulator, asserted through CloudFormation's own answers.
 
-use engine::approval::{Approval, RequireApproval};
+use crate::support::{artifacts, deploy_all, never, session};
 use engine::destroy::destroy;
-use engine::session::{RegionSelection, Session};
-use engine::testing::{aws, emulator};
-use engine::{artifacts, deploy::deploy_regions, stack};
+use engine::session::Session;
+use engine::stack;
+use engine::testing::emulator;
 use stacks::{AppConfig, StackPart};
 
 async fn deployed(app: &str) -> (engine::testing::TestEmulator, Session) {
@@ -13,11 +13,8 @@ async fn deployed(app: &str) -> (engine::testing::TestEmulator, Session) {
         "app = \"{app}\"\nhome = \"eu-west-1\"\n[[region]]\nname = \"eu-west-1\"\n[[region]]\nname = \"us-east-1\"\n"
     );
     let config = AppConfig::from_toml("test.toml", &text).expect("valid test config");
-    let selection = RegionSelection { regions: Vec::new(), all: true };
-    let session = Session::new(aws(&emulator).await, config, &selection).await.expect("session");
-    let dir = std::env::temp_dir().join(format!("kit-test-zips-{app}-{}", std::process::id()));
-    let zips = artifacts::empty_archives(&dir, app).expect("write test zips");
-    deploy_regions(&session, &zips, &Approval::new(RequireApproval::Never, false), 4).await.expect("deploy");
+    let session = session(&emulator, config).await;
+    deploy_all(&session, &artifacts(app), &never()).await;
     (emulator, session)
 }
 

@@ -5,4 +5,7 @@
 mod credentials;
 mod deploy;
 mod destroy;
+mod following;
+mod mocked;
 mod recovery;
+mod support;

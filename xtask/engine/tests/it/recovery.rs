@@ -1,76 +1,130 @@
 //! Stack states the local emulator cannot produce (moto never rolls back a failed operation: it
 //! leaves the stack in progress), tested against CloudFormation's documented responses with a
-//! mocked client: a failed creation is deleted and recreated only with approval, and a failing
+//! mocked client: a failed creation is deleted and recreated only with approval, what the
+//! rollback kept (`DELETE_SKIPPED`) is listed and imported into the new stack, and a failing
 //! resource is reported with CloudFormation's reason.
 
+use crate::mocked::{STACK, event, event_of, gone, stack};
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::ErrorMetadata;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
-use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, DescribeStacksOutput};
-use aws_sdk_cloudformation::primitives::DateTime;
-use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
+use aws_sdk_cloudformation::types::{
+    Change, ChangeAction, ChangeSetStatus, ChangeType, ResourceChange, ResourceStatus, StackStatus,
+};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use engine::approval::{Approval, RequireApproval};
-use engine::deploy::recover_failed_creation;
-use engine::events::follow;
-use engine::stack::PATIENCE;
-use std::time::{Duration, SystemTime};
+use engine::events::{Verdict, follow};
+use engine::guard::Guard;
+use engine::recovery::{FailedStack, KeptResource, recover_failed_creation};
+use engine::review::Action;
+use engine::stack::{ChangeSetSettings, PATIENCE, StackState, StackTarget};
+use serde_json::json;
+use std::time::SystemTime;
 
-const STACK: &str = "shop-region-eu-west-1";
+const REGION: &str = "eu-west-1";
 
-fn stack(status: StackStatus) -> DescribeStacksOutput {
-    let stack = Stack::builder()
-        .stack_name(STACK)
-        .stack_status(status)
-        .creation_time(DateTime::from(SystemTime::now()))
-        .build();
-    DescribeStacksOutput::builder().stacks(stack).build()
+fn failed() -> FailedStack<'static> {
+    FailedStack { name: STACK, region: REGION, role_arn: None }
 }
 
-fn gone() -> DescribeStacksError {
-    let meta =
-        ErrorMetadata::builder().code("ValidationError").message(format!("Stack with id {STACK} does not exist"));
-    DescribeStacksError::generic(meta.build())
+/// The new template: the Kinesis stream named `orders-events` with `policy`.
+fn template(policy: &str) -> serde_json::Value {
+    json!({"Resources": {
+        "EventStream": {"Type": "AWS::Kinesis::Stream", "DeletionPolicy": policy, "UpdateReplacePolicy": "Retain",
+                        "Properties": {"Name": "orders-events", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}},
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}
+    }})
 }
 
-fn event(id: &str, logical_id: &str, kind: &str, status: ResourceStatus, reason: &str) -> StackEvent {
-    StackEvent::builder()
-        .event_id(id)
-        .stack_name(STACK)
-        .logical_resource_id(logical_id)
-        .resource_type(kind)
-        .resource_status(status)
-        .resource_status_reason(reason)
-        .timestamp(DateTime::from(SystemTime::now() + Duration::from_secs(1)))
-        .build()
+/// The failed creation's events, newest first: the stream was kept by the rollback.
+fn rollback_events() -> DescribeStackEventsOutput {
+    let kept = event_of("3", "EventStream", "AWS::Kinesis::Stream", ResourceStatus::DeleteSkipped, "", "orders-events");
+    let failed = event("2", "Queue", "AWS::SQS::Queue", ResourceStatus::CreateFailed, "denied");
+    DescribeStackEventsOutput::builder().stack_events(kept).stack_events(failed).build()
 }
 
 #[tokio::test]
 async fn a_failed_creation_is_not_deleted_without_approval() {
     let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::RollbackComplete));
+    let events = mock!(Client::describe_stack_events).then_output(rollback_events);
     let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &delete]);
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &delete]);
     let refuse = Approval::new(RequireApproval::Dangerous, false);
-    let error = recover_failed_creation(&cfn, STACK, &refuse, PATIENCE).await.expect_err("needs approval");
+    let error = recover_failed_creation(&cfn, failed(), &template("Retain"), &refuse, PATIENCE)
+        .await
+        .expect_err("needs approval");
     assert!(error.to_string().contains("ROLLBACK_COMPLETE; re-run with --yes"), "{error}");
+    assert!(error.to_string().contains("--region eu-west-1"), "the hint names the region: {error}");
     assert_eq!(delete.num_calls(), 0, "nothing is deleted without approval");
 }
 
 #[tokio::test]
-async fn a_failed_creation_is_deleted_with_approval_so_it_can_be_created_again() {
+async fn what_cloudformation_kept_is_listed_and_imported_when_the_stack_is_created_again() {
     let describe =
         mock!(Client::describe_stacks).sequence().output(|| stack(StackStatus::RollbackComplete)).error(gone).build();
+    let events = mock!(Client::describe_stack_events).then_output(rollback_events);
     let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let events = mock!(Client::describe_stack_events).then_output(|| {
-        let done = event("2", STACK, "AWS::CloudFormation::Stack", ResourceStatus::DeleteComplete, "");
-        DescribeStackEventsOutput::builder().stack_events(done).build()
-    });
-    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &delete, &events]);
-    recover_failed_creation(&cfn, STACK, &Approval::new(RequireApproval::Dangerous, true), PATIENCE)
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &delete]);
+    let approve = Approval::new(RequireApproval::Dangerous, true);
+    let recovery = recover_failed_creation(&cfn, failed(), &template("RetainExceptOnCreate"), &approve, PATIENCE)
         .await
-        .expect("recovered");
+        .expect("recovered")
+        .expect("the stack had failed creation");
+    let stream = KeptResource {
+        logical_id: "EventStream".into(),
+        resource_type: "AWS::Kinesis::Stream".into(),
+        physical_id: "orders-events".into(),
+    };
+    assert_eq!(recovery.kept, std::slice::from_ref(&stream), "DELETE_SKIPPED resources, with type and physical id");
+    assert_eq!(recovery.import, [stream], "the new template names it the same way and retains it");
     assert_eq!(delete.num_calls(), 1, "the failed stack is deleted once");
+
+    // The stack is created again with ImportExistingResources, and the review shows the import.
+    let create = mock!(Client::create_change_set)
+        .match_requests(|r| r.import_existing_resources() == Some(true) && r.stack_name() == Some(STACK))
+        .then_output(|| {
+            CreateChangeSetOutput::builder().id("arn:aws:cloudformation:eu-west-1:1:changeSet/kit/1").build()
+        });
+    let ready = mock!(Client::describe_change_set).then_output(|| {
+        let import = ResourceChange::builder()
+            .action(ChangeAction::Import)
+            .logical_resource_id("EventStream")
+            .resource_type("AWS::Kinesis::Stream")
+            .build();
+        let change = Change::builder().r#type(ChangeType::Resource).resource_change(import).build();
+        DescribeChangeSetOutput::builder().status(ChangeSetStatus::CreateComplete).changes(change).build()
+    });
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&create, &ready]);
+    let settings = ChangeSetSettings { import_existing: !recovery.import.is_empty(), ..ChangeSetSettings::default() };
+    let body = template("RetainExceptOnCreate").to_string();
+    let target = StackTarget {
+        name: STACK.into(),
+        region: REGION.into(),
+        body,
+        template_url: None,
+        parameters: Default::default(),
+        settings,
+    };
+    let planned = engine::stack::plan(&cfn, &Guard::default(), target, &StackState::Absent).await.expect("planned");
+    assert_eq!(create.num_calls(), 1, "the change set asks CloudFormation to import what exists");
+    let change = planned.review.changes.iter().find(|c| c.logical_id == "EventStream").expect("stream change");
+    assert_eq!(change.action, Action::Import);
+}
+
+#[tokio::test]
+async fn a_kept_resource_the_new_template_does_not_retain_stops_before_anything_is_deleted() {
+    let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::RollbackComplete));
+    let events = mock!(Client::describe_stack_events).then_output(rollback_events);
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &delete]);
+    let approve = Approval::new(RequireApproval::Never, true);
+    let error =
+        recover_failed_creation(&cfn, failed(), &template("Delete"), &approve, PATIENCE).await.expect_err("stopped");
+    assert!(error.to_string().contains("AWS::Kinesis::Stream orders-events"), "{error}");
+    assert!(error.to_string().contains("nothing was deleted"), "{error}");
+    assert_eq!(delete.num_calls(), 0);
 }
 
 #[tokio::test]
@@ -87,9 +141,9 @@ async fn a_failing_resource_is_reported_with_cloudformations_reason() {
     });
     let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::RollbackComplete));
     let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&events, &describe]);
-    let outcome = follow(&cfn, STACK, SystemTime::now()).await.expect("followed");
-    assert!(!outcome.succeeded());
-    assert_eq!(outcome.status.as_deref(), Some("ROLLBACK_COMPLETE"));
+    let outcome = follow(&cfn, STACK, REGION, SystemTime::now()).await.expect("followed");
+    assert_eq!(outcome.verdict(), Verdict::Failed);
+    assert_eq!(outcome.summary(), format!("{STACK} ended ROLLBACK_COMPLETE"));
     assert_eq!(outcome.failures.len(), 1);
     assert_eq!(outcome.failures[0].logical_id, "EventStream");
     assert_eq!(outcome.failures[0].reason, reason);

@@ -24,6 +24,10 @@ pub fn markdown(reviews: &[StackReview]) -> String {
             plural(stacks, "stack")
         );
     }
+    let unreviewed: Vec<String> = reviews.iter().filter(|r| r.unreviewable.is_some()).map(|r| code(&r.stack)).collect();
+    if !unreviewed.is_empty() {
+        let _ = writeln!(out, "> **Not reviewed:** {}. Their changes are unknown.\n", unreviewed.join(", "));
+    }
     for review in reviews {
         stack(&mut out, review);
     }
@@ -32,6 +36,10 @@ pub fn markdown(reviews: &[StackReview]) -> String {
 
 fn stack(out: &mut String, review: &StackReview) {
     let _ = writeln!(out, "### {} ({})\n", review.stack, review.region);
+    if let Some(why) = &review.unreviewable {
+        let _ = writeln!(out, "> **Not reviewed:** {}\n", escape_inline(why));
+        return;
+    }
     if review.no_changes {
         let _ = writeln!(out, "No changes.\n");
     }
@@ -78,7 +86,8 @@ fn dangers(out: &mut String, review: &StackReview) {
     let _ = writeln!(out, "**Dangerous changes**\n");
     for change in dangerous {
         for danger in &change.dangers {
-            let _ = writeln!(out, "- {}: {}", code(&change.logical_id), escape_inline(&danger.reason()));
+            let refused = if danger.refuses() { "**Refused** " } else { "" };
+            let _ = writeln!(out, "- {refused}{}: {}", code(&change.logical_id), escape_inline(&danger.reason()));
         }
     }
     out.push('\n');

@@ -21,6 +21,18 @@ pub fn text(reviews: &[StackReview]) -> String {
     if summary.dangerous > 0 {
         let _ = writeln!(out, "!! {} need explicit approval", plural(summary.dangerous, "dangerous change"));
     }
+    let refused: Vec<String> = reviews.iter().flat_map(StackReview::refusals).collect();
+    if !refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "!! {} CloudFormation would refuse: no approval executes them",
+            plural(refused.len(), "change")
+        );
+    }
+    let unreviewed: Vec<&str> = reviews.iter().filter(|r| r.unreviewable.is_some()).map(|r| r.stack.as_str()).collect();
+    if !unreviewed.is_empty() {
+        let _ = writeln!(out, "!! not reviewed: {}", unreviewed.join(", "));
+    }
     out
 }
 
@@ -28,6 +40,10 @@ fn stack(out: &mut String, review: &StackReview) {
     // Writing to a String cannot fail; the results are ignored throughout.
     let dangerous = review.changes.iter().filter(|c| c.is_dangerous()).count();
     let _ = write!(out, "{} ({}): ", review.stack, review.region);
+    if let Some(why) = &review.unreviewable {
+        let _ = writeln!(out, "NOT REVIEWED: {why}");
+        return;
+    }
     if review.no_changes {
         let _ = writeln!(out, "no changes");
     } else {
@@ -107,6 +123,7 @@ fn details(out: &mut String, change: &ResourceChange, mixed: bool) {
         );
     }
     for danger in &change.dangers {
-        let _ = writeln!(out, "!!     DANGER {}: {}", change.logical_id, danger.reason());
+        let word = if danger.refuses() { "REFUSED" } else { "DANGER" };
+        let _ = writeln!(out, "!!     {word} {}: {}", change.logical_id, danger.reason());
     }
 }
