@@ -9,7 +9,11 @@ use crate::aws::Aws;
 use crate::stack::change_set::{delete_change_set, delete_review_stack};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::watch;
+
+/// How long an unanswered `CreateChangeSet` is given to land before its change set is looked up.
+const UNANSWERED_GRACE: Duration = Duration::from_millis(500);
 
 /// A change set the run created and has not executed, discarded or kept yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +145,11 @@ impl Guard {
                 continue;
             }
             let cfn = aws.cloudformation(&change_set.region);
+            if !change_set.change_set.starts_with("arn:") {
+                // Its creation was never answered: the request may still be on its way, so give
+                // it a moment to land before looking it up by name.
+                tokio::time::sleep(UNANSWERED_GRACE).await;
+            }
             let mut deleted = delete_change_set(&cfn, &change_set.stack, &change_set.change_set).await;
             if deleted.is_ok() && change_set.creates_stack {
                 deleted = delete_review_stack(&cfn, &change_set.stack).await;

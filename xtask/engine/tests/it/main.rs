@@ -6,6 +6,8 @@ mod credentials;
 mod deploy;
 mod destroy;
 mod following;
+mod guard;
 mod mocked;
 mod recovery;
 mod support;
+mod waves;
