@@ -41,4 +41,6 @@ pub fn exit_code(reviews: &[StackReview]) -> i32 {
 }
 
 #[cfg(test)]
+mod danger_tests;
+#[cfg(test)]
 mod tests;

@@ -63,12 +63,15 @@ pub fn traffic(change: &ResourceChange, old: Option<&Value>, new: Option<&Value>
             })
             .into_iter()
             .collect(),
-        kind if ENDPOINT_TYPES.contains(&kind) => gone_or_replaced
-            .map(|what| {
-                format!("{kind} {what}: clients of its host name or path lose it until DNS points at the new one")
-            })
-            .into_iter()
-            .collect(),
+        kind if ENDPOINT_TYPES.contains(&kind) => match (gone_or_replaced, old, new) {
+            (Some(what), _, _) => {
+                vec![format!("{kind} {what}: clients of its host name or path lose it until DNS points at the new one")]
+            }
+            (None, Some(old), Some(new)) => {
+                repointed(kind, &old["Properties"], &new["Properties"]).into_iter().collect()
+            }
+            _ => Vec::new(),
+        },
         _ => Vec::new(),
     }
 }
@@ -81,6 +84,19 @@ pub fn consumer_reset(change: &ResourceChange, new: Option<&Value>) -> Option<St
     replaced.then(|| {
         new.and_then(|n| n["Properties"]["StartingPosition"].as_str()).unwrap_or("its starting position").to_owned()
     })
+}
+
+/// Mapping fields that decide which API (and stage) a custom domain's path serves.
+const MAPPING_FIELDS: &[&str] = &["ApiId", "Stage", "ApiMappingKey", "RestApiId", "BasePath"];
+
+/// `... re-pointed` when an API mapping serves another API, stage or path in place.
+fn repointed(kind: &str, old: &Value, new: &Value) -> Option<String> {
+    if !kind.ends_with("ApiMapping") && !kind.ends_with("BasePathMapping") {
+        return None;
+    }
+    let changed: Vec<&str> = MAPPING_FIELDS.iter().copied().filter(|f| old[f] != new[f]).collect();
+    (!changed.is_empty())
+        .then(|| format!("{kind} re-pointed ({} change): its clients reach another API", changed.join(", ")))
 }
 
 /// `name type (set identifier)`.

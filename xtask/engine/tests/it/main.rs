@@ -5,6 +5,7 @@
 mod credentials;
 mod deploy;
 mod destroy;
+mod diff;
 mod following;
 mod guard;
 mod mocked;
