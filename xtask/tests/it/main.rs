@@ -2,3 +2,4 @@
 //! it.
 
 mod credentials;
+mod plan;

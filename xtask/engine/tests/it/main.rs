@@ -9,6 +9,8 @@ mod diff;
 mod following;
 mod guard;
 mod mocked;
+mod order;
+mod prepare;
 mod recovery;
 mod support;
 mod waves;
