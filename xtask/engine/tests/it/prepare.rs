@@ -90,7 +90,7 @@ async fn a_prepared_change_set_whose_template_no_longer_matches_the_reviewed_one
         .await
         .expect("created by hand");
     let by_hand = by_hand.id().expect("arn").to_owned();
-    let report = execute_prepared(&executor, &execute, &never(), &[by_hand.clone()]).await.expect("ran");
+    let report = execute_prepared(&executor, &execute, &never(), std::slice::from_ref(&by_hand)).await.expect("ran");
     let StackOutcome::WouldBeRefused { reasons } = &report.stacks[0].outcome else { panic!("{report:#?}") };
     assert!(reasons[0].contains("not prepared by `cargo xtask deploy --prepare`"), "{reasons:?}");
     for arn in [arn, by_hand] {
