@@ -16,17 +16,20 @@ pub enum StackPart {
     Bootstrap,
     /// Global tables (home region only).
     Data,
-    /// Stream, functions, API, DNS and alarms (every region).
+    /// Stream, functions, API and alarms (every region).
     Region,
+    /// Route53 health checks and records of every region (home region, with `[dns]` only).
+    Dns,
 }
 
 impl StackPart {
-    /// The name fragment: `bootstrap`, `data` or `region`.
+    /// The name fragment: `bootstrap`, `data`, `region` or `dns`.
     pub const fn as_str(self) -> &'static str {
         match self {
             StackPart::Bootstrap => "bootstrap",
             StackPart::Data => "data",
             StackPart::Region => "region",
+            StackPart::Dns => "dns",
         }
     }
 }

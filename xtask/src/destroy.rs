@@ -1,5 +1,5 @@
-//! `cargo xtask destroy`: deletes a region's stack; the data stack only with `--force-data` and
-//! its name typed back, because deleting it removes the global tables' management (the tables
+//! `cargo xtask destroy`: deletes a region's stack; the data stack (and the dns stack, whose
+//! records then point nowhere) only with `--force-data` and its name typed back, because deleting it removes the global tables' management (the tables
 //! and their replicas are retained, but nothing deploys them any more). Every check runs before
 //! anything is deleted, so a refused destroy leaves every stack as it was.
 

@@ -1,8 +1,8 @@
 //! `cargo xtask test`: every check CI runs, in one command. It installs the pinned tools first
 //! (`.ci/setup`, idempotent), then runs format and clippy checks, synthesizes the example and a
-//! 12-region config and lints every template with cfn-lint, checks the directory with the AWS CDK
-//! CLI, starts the local AWS emulator on loopback, and runs the test suite last so its summary
-//! closes the output.
+//! 12-region config, lints every template with cfn-lint and scans it with checkov, checks the
+//! directory with the AWS CDK CLI, starts the local AWS emulator on loopback, and runs the test
+//! suite last so its summary closes the output.
 
 use crate::synth::{Format, write_assembly};
 use anyhow::{Context, Result, bail};
@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Configurations whose templates are linted.
-const LINTED_CONFIGS: &[&str] = &["regions.toml", "stacks/tests/fixtures/twelve-regions.toml"];
+/// Configurations whose templates are linted and scanned: the example (latency routing), 12
+/// regions (weighted, email alerts) and a failover chain (existing alarm topics).
+const LINTED_CONFIGS: &[&str] =
+    &["regions.toml", "stacks/tests/fixtures/twelve-regions.toml", "stacks/tests/fixtures/failover-chain.toml"];
 
 /// Flags of `cargo xtask test`.
 #[derive(Debug, clap::Args)]
@@ -54,7 +56,9 @@ impl TestArgs {
 }
 
 /// Synthesizes `config` into `target/lint/<name>`, lints each template in its own region with
-/// cfn-lint (errors and warnings both fail), and lists the stacks with the pinned CDK CLI.
+/// cfn-lint (errors and warnings both fail), scans them with checkov (any failed check fails; the
+/// checks that do not fit are skipped in the templates' `Metadata`, with the reason), and lists the
+/// stacks with the pinned CDK CLI.
 fn lint_config(config: &Path) -> Result<()> {
     let name = config.file_stem().and_then(|s| s.to_str()).unwrap_or("config");
     let out = PathBuf::from("target/lint").join(name);
@@ -73,6 +77,16 @@ fn lint_config(config: &Path) -> Result<()> {
             Command::new(".venv/bin/cfn-lint").arg("--regions").arg(region).arg("--").args(&templates),
         )?;
     }
+    step(
+        &format!("checkov {} ({} templates)", out.display(), assembly.stacks.len()),
+        Command::new(".venv/bin/checkov").arg("--directory").arg(&out).args([
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--quiet",
+            "--skip-download",
+        ]),
+    )?;
     let listed = Command::new("npx")
         .current_dir("tools/cdk")
         .env("CDK_DISABLE_CLI_TELEMETRY", "true")

@@ -5,9 +5,15 @@
 use crate::cfn::{Output, Template};
 use crate::config::{AppConfig, ProjectionKind};
 use crate::constructs::event_log::{
-    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps, event_log,
+    AGGREGATE_KEY, IDEMPOTENCY_EXPIRES_AT, IDEMPOTENCY_KEY, ReplicatedTable, ReplicatedTableProps, StreamView,
+    event_log,
 };
 use crate::constructs::pascal_case;
+
+/// The stream of the tables nothing reads (idempotency, read models): CloudFormation requires one
+/// on every multi-replica global table; `NEW_AND_OLD_IMAGES` is what the DynamoDB guide's global
+/// table tutorial and the AWS CDK's `TableV2` use for replicated tables.
+const UNREAD_STREAM: StreamView = StreamView::NewAndOldImages;
 
 /// `<app>-events`.
 pub fn event_log_table_name(app: &str) -> String {
@@ -41,7 +47,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
             regions: &regions,
             key: (IDEMPOTENCY_KEY, "S"),
             range_key: None,
-            stream: None,
+            stream: UNREAD_STREAM,
             indexes: Vec::new(),
             time_to_live: Some(IDEMPOTENCY_EXPIRES_AT),
         },
@@ -55,7 +61,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
                 regions: &regions,
                 key: (AGGREGATE_KEY, "S"),
                 range_key: None,
-                stream: None,
+                stream: UNREAD_STREAM,
                 indexes: Vec::new(),
                 time_to_live: None,
             },

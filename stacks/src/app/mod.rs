@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod data;
+mod dns;
 mod region;
 
 use crate::assembly::{Assembly, Stack, StackPart};
@@ -12,9 +13,10 @@ use std::fmt;
 
 pub use bootstrap::assets_bucket_physical_name;
 pub use data::{event_log_table_name, idempotency_table_name, read_model_table_name};
+pub use dns::{SHARED_RECORDS, api_hostname_parameter, domain_target_parameter, health_check_id};
 pub use region::{
-    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, FunctionKind, PUBLISHER_SUBSCRIPTION, ROUTES,
-    code_key_parameter, publisher_filters,
+    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, FunctionKind, HTTP_API, PUBLISHER_SUBSCRIPTION, ROUTES,
+    code_key_parameter, http_api_domain, publisher_filters,
 };
 
 /// A synthesized template failed validation.
@@ -41,12 +43,13 @@ pub fn stack_name(config: &AppConfig, part: StackPart, region: &str) -> String {
     format!("{}-{}-{region}", config.app, part.as_str())
 }
 
-/// Synthesizes the bootstrap and region stacks of every region and the home region's data stack,
-/// in deployment order (bootstrap → data → region).
+/// Synthesizes the bootstrap and region stacks of every region, the home region's data stack and,
+/// with `[dns]`, the home region's dns stack, in deployment order (bootstrap → data → region →
+/// dns).
 pub fn synthesize(config: &AppConfig) -> Result<Assembly, SynthError> {
     let home_bootstrap = stack_name(config, StackPart::Bootstrap, &config.home);
     let data = stack_name(config, StackPart::Data, &config.home);
-    let mut stacks = Vec::with_capacity(config.regions.len() * 2 + 1);
+    let mut stacks = Vec::with_capacity(config.regions.len() * 2 + 2);
     for region in config.region_names() {
         stacks.push(finish(config, StackPart::Bootstrap, region, bootstrap::template(config), Vec::new())?);
     }
@@ -55,6 +58,12 @@ pub fn synthesize(config: &AppConfig) -> Result<Assembly, SynthError> {
         let dependencies = vec![stack_name(config, StackPart::Bootstrap, &region.name), data.clone()];
         let template = region::template(config, region);
         stacks.push(finish(config, StackPart::Region, &region.name, template, dependencies)?);
+    }
+    if let Some(settings) = &config.dns {
+        // Every region's endpoints are inputs of the dns stack, so it comes after all of them.
+        let dependencies = config.region_names().map(|r| stack_name(config, StackPart::Region, r)).collect();
+        let template = dns::template(config, settings);
+        stacks.push(finish(config, StackPart::Dns, &config.home, template, dependencies)?);
     }
     Ok(Assembly { account: config.account.clone(), stacks })
 }

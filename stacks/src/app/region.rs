@@ -1,18 +1,21 @@
 //! The `region` stack, one per region: the Kinesis stream, the publisher on this region's
-//! replica stream, the projectors, the HTTP API, Route53 health check and record, and alarms.
+//! replica stream, the projectors, the HTTP API with its regional custom domain, and alarms.
+//! Route53 health checks and records live in the home region's `dns` stack.
 
 use super::data::{event_log_table_name, idempotency_table_name, read_model_table_name};
 use crate::cfn::template::canonical;
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
+use crate::constructs::alerts::{self, AlarmTopicProps};
 use crate::constructs::event_log::ORIGIN_REGION;
 use crate::constructs::function::{RustFunction, RustFunctionProps};
 use crate::constructs::http_api::{HttpApi, HttpApiProps};
+use crate::constructs::key::EncryptionKey;
 use crate::constructs::queue::retained_queue;
 use crate::constructs::secure_bucket::{SecureBucket, SecureBucketProps};
 use crate::constructs::stream::EventStream;
 use crate::constructs::subscription::{Source, Subscription, SubscriptionProps};
-use crate::constructs::{alarms, dns, pascal_case, regional_arn};
+use crate::constructs::{alarms, pascal_case, regional_arn};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -22,6 +25,14 @@ pub const EVENT_LOG_STREAM_PARAMETER: &str = "EventLogStreamArn";
 
 /// Parameter carrying the name of the region's assets bucket (from the bootstrap stack).
 pub const ASSETS_BUCKET_PARAMETER: &str = "AssetsBucketName";
+
+/// Logical ID of the HTTP API; its physical ID is the API ID in `<id>.execute-api.<region>…`.
+pub const HTTP_API: &str = "HttpApi";
+
+/// Logical ID of the HTTP API's regional custom domain; its physical ID is the domain name.
+pub fn http_api_domain() -> String {
+    crate::constructs::http_api::domain_id(HTTP_API)
+}
 
 /// Logical ID of the publisher's mapping on the event log stream.
 pub const PUBLISHER_SUBSCRIPTION: &str = "PublisherSubscription";
@@ -90,7 +101,7 @@ struct RegionStack<'a> {
 
 pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     let mut template = Template::new(format!(
-        "{} region {}: events stream, publisher, projectors, HTTP API, health check and alarms",
+        "{} region {}: events stream, publisher, projectors, HTTP API and alarms",
         config.app, region.name
     ));
     let code_keys = code_key_parameters(&mut template, config);
@@ -106,14 +117,45 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     for projection in &config.projections {
         stack.projector(projection, &stream);
     }
-    let api = stack.api();
-    stack.dns(&api);
+    stack.api();
     stack.alarms();
+    notify_and_encrypt(&mut stack.template, config, region);
     stack.template.output(
         "EventStreamName",
         Output { description: "Kinesis stream of domain events".into(), value: stream.name(), export: None },
     );
     stack.template
+}
+
+/// Every alarm of the stack notifies the region's topic (the kit's, encrypted with the region's
+/// key, or the configured one) on `ALARM` and on `OK`; every log group is encrypted with the key.
+/// Run last, so alarms and log groups added by any part of the stack are covered.
+fn notify_and_encrypt(template: &mut Template, config: &AppConfig, region: &RegionConfig) {
+    let app = &config.app;
+    let key = EncryptionKey::new(
+        template,
+        "RegionKey",
+        format!("{app} in {}: the alarm topic and every log group of the region stack", region.name),
+    );
+    let topic = match config.alerts.topic_arn_in(&region.name) {
+        Some(arn) => Expr::Str(arn),
+        None => alerts::alarm_topic(
+            template,
+            "AlarmTopic",
+            AlarmTopicProps {
+                name: format!("{app}-alarms"),
+                key: &key,
+                emails: &config.alerts.emails,
+                alarm_name_prefix: format!("{app}-"),
+            },
+        ),
+    };
+    alerts::notify(template, &topic);
+    key.encrypt_log_groups(template);
+    template.output(
+        "AlarmTopicArn",
+        Output { description: "SNS topic every alarm of this region notifies".into(), value: topic, export: None },
+    );
 }
 
 fn code_key_parameters(template: &mut Template, config: &AppConfig) -> BTreeMap<FunctionKind, ParameterRef> {
@@ -295,7 +337,7 @@ impl RegionStack<'_> {
         );
     }
 
-    fn api(&mut self) -> HttpApi {
+    fn api(&mut self) {
         let app = self.config.app.clone();
         let log = event_log_table_name(&app);
         let idempotency = idempotency_table_name(&app);
@@ -364,7 +406,7 @@ impl RegionStack<'_> {
             .map(|(dns, cert)| (dns.domain.clone(), cert.clone()));
         let api = HttpApi::new(
             t,
-            "HttpApi",
+            HTTP_API,
             HttpApiProps {
                 name: format!("{app}-api"),
                 routes: ROUTES,
@@ -382,24 +424,6 @@ impl RegionStack<'_> {
             Output {
                 description: "Region-specific hostname probed by the health check".into(),
                 value: api.regional_hostname(),
-                export: None,
-            },
-        );
-        api
-    }
-
-    fn dns(&mut self, api: &HttpApi) {
-        let (Some(dns), Some(target)) = (&self.config.dns, api.domain_target()) else {
-            return;
-        };
-        let name = format!("{}-{}", self.config.app, self.region.name);
-        let health = dns::health_check(&mut self.template, "HealthCheck", name, api.regional_hostname(), dns);
-        dns::routing_record(&mut self.template, "ApiRecord", dns, self.region, target, &health);
-        self.template.output(
-            "HealthCheckId",
-            Output {
-                description: "Route53 health check of this region (drills invert it)".into(),
-                value: health.reference(),
                 export: None,
             },
         );

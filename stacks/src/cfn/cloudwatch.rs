@@ -27,6 +27,10 @@ resource!(
     pub ComparisonOperator: String,
     /// `notBreaching` etc.
     pub TreatMissingData: Option<String>,
+    /// ARNs notified when the alarm goes to `ALARM` (an SNS topic must be in the alarm's region).
+    pub AlarmActions: Option<Vec<Expr>>,
+    /// ARNs notified when the alarm goes back to `OK`.
+    pub OKActions: Option<Vec<Expr>>,
 });
 
 property!(

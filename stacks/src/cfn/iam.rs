@@ -109,20 +109,26 @@ impl Statement {
 #[allow(non_snake_case)]
 pub enum Principal {
     /// `{"Service": [...]}`.
-    Service(Vec<String>),
-    /// `"*"`: everyone (used only in Deny statements of bucket policies).
+    Service(Vec<Expr>),
+    /// `{"AWS": ...}`: an account or `"*"` (everyone, used only in Deny statements).
     #[serde(rename = "AWS")]
-    Aws(String),
+    Aws(Expr),
 }
 
 impl Principal {
     /// One AWS service principal, e.g. `lambda.amazonaws.com`.
-    pub fn service(service: &str) -> Self {
-        Principal::Service(vec![service.to_owned()])
+    pub fn service(service: impl Into<Expr>) -> Self {
+        Principal::Service(vec![service.into()])
     }
 
     /// Every principal.
     pub fn everyone() -> Self {
-        Principal::Aws("*".to_owned())
+        Principal::Aws(Expr::str("*"))
+    }
+
+    /// The stack's own account (`arn:<partition>:iam::<account>:root`): grants to it are
+    /// delegated to the account's IAM policies.
+    pub fn this_account() -> Self {
+        Principal::Aws(Expr::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
     }
 }

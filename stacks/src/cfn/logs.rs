@@ -9,6 +9,8 @@ resource!(
     pub LogGroupName: Option<Expr>,
     /// Days to keep events.
     pub RetentionInDays: Option<u32>,
+    /// KMS key ARN encrypting the events (its policy must let `logs.<region>.amazonaws.com` use it).
+    pub KmsKeyId: Option<Expr>,
 });
 
 attributes!(LogGroup {

@@ -8,16 +8,21 @@ pub mod dynamodb;
 pub mod expr;
 pub mod iam;
 pub mod kinesis;
+pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod route53;
 pub mod s3;
+pub mod sns;
 pub mod sqs;
 pub mod template;
 pub mod validate;
 
 pub use expr::{Expr, Pseudo};
-pub use template::{Export, Handle, Output, Parameter, ParameterRef, Policy, ResourceOptions, ResourceType, Template};
+pub use template::{
+    DeletionPolicy, Export, Handle, Output, Parameter, ParameterRef, ReplacePolicy, ResourceOptions, ResourceType,
+    ScannerSkip, Template,
+};
 
 /// A `Key`/`Value` tag, as most resource types take them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

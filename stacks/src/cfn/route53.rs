@@ -64,8 +64,46 @@ property!(
     AliasTarget, {
     /// Target hostname.
     pub DNSName: Expr,
-    /// Target's hosted zone.
+    /// Target's hosted zone (the record's own zone for an alias to another record).
     pub HostedZoneId: Expr,
     /// Also follow the target's health.
     pub EvaluateTargetHealth: bool,
+});
+
+resource!(
+    /// `AWS::Route53::RecordSetGroup`: records sent to Route53 as one change batch, which Route53
+    /// applies all or nothing (`ChangeResourceRecordSets`, "Change batches and transactional
+    /// changes"), so a change of routing policy, TTL or weights never leaves a mixed set behind.
+    RecordSetGroup, "AWS::Route53::RecordSetGroup", {
+    /// The hosted zone (changing it replaces the group).
+    pub HostedZoneId: Option<String>,
+    /// What the batch is for.
+    pub Comment: Option<String>,
+    /// The records.
+    pub RecordSets: Vec<GroupRecordSet>,
+});
+
+property!(
+    /// `AWS::Route53::RecordSetGroup.RecordSet`: one record of a group.
+    GroupRecordSet, {
+    /// The record name.
+    pub Name: String,
+    /// `A`, `AAAA`, `CNAME`, ...
+    pub Type: String,
+    /// Distinguishes records of one name and type (required with a routing policy).
+    pub SetIdentifier: Option<String>,
+    /// Latency routing: the record's region.
+    pub Region: Option<String>,
+    /// Failover routing: `PRIMARY` or `SECONDARY`.
+    pub Failover: Option<String>,
+    /// Weighted routing: 0 to 255.
+    pub Weight: Option<u32>,
+    /// The health check deciding whether this record is served.
+    pub HealthCheckId: Option<Expr>,
+    /// Alias target (no TTL with an alias).
+    pub AliasTarget: Option<AliasTarget>,
+    /// Seconds resolvers cache a non-alias answer.
+    pub TTL: Option<String>,
+    /// Non-alias values.
+    pub ResourceRecords: Option<Vec<Expr>>,
 });

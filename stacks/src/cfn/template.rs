@@ -53,14 +53,32 @@ fn serialize_properties<S: serde::Serializer>(properties: &Box<dyn Properties>, 
     properties.to_json().serialize(s)
 }
 
-/// `DeletionPolicy` / `UpdateReplacePolicy` values.
+/// `DeletionPolicy` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Policy {
-    /// Keep the physical resource when CloudFormation stops managing it.
+pub enum DeletionPolicy {
+    /// Keep the physical resource when CloudFormation stops managing it, even when the operation
+    /// that created it rolls back.
     Retain,
+    /// Like `Retain`, except in the stack operation that created the resource: if that operation
+    /// rolls back, CloudFormation deletes the resource, so a retry does not meet a leftover named
+    /// resource ("already exists"). Accepted on every resource type that takes a `DeletionPolicy`
+    /// (AWS CloudFormation `DeletionPolicy` attribute reference; What's New, 31 July 2023).
+    RetainExceptOnCreate,
     /// Delete it.
     Delete,
     /// Snapshot it before deletion (tables and volumes only).
+    Snapshot,
+}
+
+/// `UpdateReplacePolicy` values. `RetainExceptOnCreate` is a deletion policy only, so it has no
+/// variant here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReplacePolicy {
+    /// Keep the old physical resource when an update replaces it.
+    Retain,
+    /// Delete the old one.
+    Delete,
+    /// Snapshot the old one before deleting it.
     Snapshot,
 }
 
@@ -70,21 +88,50 @@ pub struct ResourceOptions {
     /// `DependsOn`: logical IDs that must be created first.
     pub depends_on: Vec<String>,
     /// `DeletionPolicy`.
-    pub deletion_policy: Option<Policy>,
+    pub deletion_policy: Option<DeletionPolicy>,
     /// `UpdateReplacePolicy`.
-    pub update_replace_policy: Option<Policy>,
+    pub update_replace_policy: Option<ReplacePolicy>,
     /// `Condition`: create the resource only when this condition holds.
     pub condition: Option<String>,
     /// `Metadata`, e.g. a justified cfn-lint suppression.
     pub metadata: BTreeMap<String, Expr>,
 }
 
+/// A security-scanner check that does not fit a resource in this design, with the reason. Written
+/// into the resource's `Metadata` as `checkov: {skip: [{id, comment}]}`, the form checkov reads,
+/// so the template itself says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScannerSkip {
+    /// The check, e.g. `CKV_AWS_117`.
+    pub id: &'static str,
+    /// Why it does not apply.
+    pub reason: &'static str,
+}
+
 impl ResourceOptions {
-    /// Retain the resource on deletion and on replacement: the default for stateful resources.
+    /// These options with `skips` recorded in the resource's `Metadata`.
+    pub fn with_scanner_skips(mut self, skips: &[ScannerSkip]) -> Self {
+        let entries = skips
+            .iter()
+            .map(|skip| {
+                Expr::Map(BTreeMap::from([
+                    ("id".to_owned(), Expr::str(skip.id)),
+                    ("comment".to_owned(), Expr::str(skip.reason)),
+                ]))
+            })
+            .collect();
+        self.metadata
+            .insert("checkov".to_owned(), Expr::Map(BTreeMap::from([("skip".to_owned(), Expr::List(entries))])));
+        self
+    }
+
+    /// The default for stateful resources: retained on deletion and on replacement, except that
+    /// a resource whose creating operation rolls back is deleted with it, so the retry can
+    /// create it again under the same name.
     pub fn retained() -> Self {
         ResourceOptions {
-            deletion_policy: Some(Policy::Retain),
-            update_replace_policy: Some(Policy::Retain),
+            deletion_policy: Some(DeletionPolicy::RetainExceptOnCreate),
+            update_replace_policy: Some(ReplacePolicy::Retain),
             ..ResourceOptions::default()
         }
     }
@@ -111,10 +158,10 @@ pub struct Resource {
     pub properties: Box<dyn Properties>,
     /// `DeletionPolicy`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deletion_policy: Option<Policy>,
+    pub deletion_policy: Option<DeletionPolicy>,
     /// `UpdateReplacePolicy`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_replace_policy: Option<Policy>,
+    pub update_replace_policy: Option<ReplacePolicy>,
 }
 
 /// A template parameter.
@@ -273,6 +320,14 @@ impl Template {
     /// The typed properties of a resource added earlier, to amend them (e.g. grant a role more).
     pub fn get_mut<T: ResourceType>(&mut self, handle: &Handle<T>) -> Option<&mut T> {
         self.resources.get_mut(&handle.id)?.properties.as_any_mut().downcast_mut::<T>()
+    }
+
+    /// Every resource of type `T` with its logical ID, to amend them all at once (route every
+    /// alarm to a topic, encrypt every log group).
+    pub fn each_mut<T: ResourceType>(&mut self) -> impl Iterator<Item = (&str, &mut T)> {
+        self.resources
+            .iter_mut()
+            .filter_map(|(id, resource)| resource.properties.as_any_mut().downcast_mut::<T>().map(|p| (id.as_str(), p)))
     }
 
     /// Removes a resource; returns whether it was there. References to it become dangling and

@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub stream: StreamConfig,
     /// The projections (Kinesis consumers).
     pub projections: Vec<ProjectionConfig>,
+    /// Where alarms are sent.
+    pub alerts: AlertsConfig,
     /// Things that are allowed but probably not meant.
     pub warnings: Vec<ConfigDiagnostic>,
 }
@@ -44,8 +46,9 @@ pub struct RegionConfig {
     pub certificate_arn: Option<String>,
     /// Weighted routing share (0-255).
     pub weight: u32,
-    /// Failover routing role.
-    pub failover: Option<FailoverRole>,
+    /// Place in the failover chain: `priority`, or 1 for `failover = "primary"` and 2 for
+    /// `"secondary"`; `None` follows the ranked regions in file order.
+    pub priority: Option<u32>,
 }
 
 /// `[dns]`.
@@ -63,6 +66,26 @@ pub struct DnsConfig {
     pub failure_threshold: u32,
     /// Seconds resolvers may cache the shared record.
     pub ttl: u32,
+}
+
+/// `[alerts]`: every alarm notifies one SNS topic per region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertsConfig {
+    /// Addresses subscribed to the kit's topic in every region.
+    pub emails: Vec<String>,
+    /// An existing topic to use instead of the kit's, with [`REGION_PLACEHOLDER`] standing for
+    /// each region (CloudWatch notifies only a topic in the alarm's region).
+    pub topic_arn: Option<String>,
+}
+
+/// Written in `[alerts] topic_arn` where each region's code goes.
+pub const REGION_PLACEHOLDER: &str = "{region}";
+
+impl AlertsConfig {
+    /// The existing topic the alarms of `region` notify, if one is configured.
+    pub fn topic_arn_in(&self, region: &str) -> Option<String> {
+        self.topic_arn.as_ref().map(|arn| arn.replace(REGION_PLACEHOLDER, region))
+    }
 }
 
 /// `[functions]`.
@@ -111,6 +134,14 @@ impl AppConfig {
     /// The region names in file order.
     pub fn region_names(&self) -> impl Iterator<Item = &str> {
         self.regions.iter().map(|r| r.name.as_str())
+    }
+
+    /// The regions in failover order: ranked regions by priority, then the others in file
+    /// order. Validation guarantees no two regions share a priority.
+    pub fn failover_chain(&self) -> Vec<&RegionConfig> {
+        let mut chain: Vec<(usize, &RegionConfig)> = self.regions.iter().enumerate().collect();
+        chain.sort_by_key(|(index, region)| (region.priority.unwrap_or(u32::MAX), *index));
+        chain.into_iter().map(|(_, region)| region).collect()
     }
 }
 

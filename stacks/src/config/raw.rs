@@ -20,6 +20,16 @@ pub struct RawConfig {
     pub stream: RawStream,
     #[serde(default, rename = "projection")]
     pub projections: Vec<Spanned<RawProjection>>,
+    pub alerts: Option<Spanned<RawAlerts>>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    #[serde(default)]
+    pub email: Vec<Spanned<String>>,
+    pub topic_arn: Option<Spanned<String>>,
 }
 
 /// One `[[region]]`.
@@ -30,9 +40,10 @@ pub struct RawRegion {
     pub certificate_arn: Option<Spanned<String>>,
     pub weight: Option<Spanned<i64>>,
     pub failover: Option<Spanned<FailoverRole>>,
+    pub priority: Option<Spanned<i64>>,
 }
 
-/// `failover = "primary" | "secondary"`.
+/// `failover = "primary" | "secondary"`: the first and second places of the failover chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailoverRole {
@@ -40,6 +51,16 @@ pub enum FailoverRole {
     Primary,
     /// Served when the primary is unhealthy.
     Secondary,
+}
+
+impl FailoverRole {
+    /// The place in the chain the role names, as a `priority` would.
+    pub const fn priority(self) -> u32 {
+        match self {
+            FailoverRole::Primary => 1,
+            FailoverRole::Secondary => 2,
+        }
+    }
 }
 
 /// `[dns]`.
@@ -62,7 +83,7 @@ pub enum Routing {
     /// Each client goes to the region with the lowest latency that is healthy.
     #[default]
     Latency,
-    /// One primary; the secondary only while the primary is unhealthy.
+    /// An ordered chain: each region is served while every region before it is unhealthy.
     Failover,
     /// Traffic split by `weight`.
     Weighted,

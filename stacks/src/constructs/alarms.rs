@@ -27,6 +27,8 @@ fn alarm(
         Threshold: 1.0,
         ComparisonOperator: "GreaterThanOrEqualToThreshold".into(),
         TreatMissingData: Some("notBreaching".into()),
+        // Set for every alarm of a stack at once by `alerts::notify`.
+        ..Alarm::default()
     }
 }
 

@@ -22,6 +22,31 @@ pub const IDEMPOTENCY_KEY: &str = "Key";
 /// Expiry attribute (epoch seconds) of the idempotency table.
 pub const IDEMPOTENCY_EXPIRES_AT: &str = "ExpiresAt";
 
+/// What the records of a table's stream carry (`StreamViewType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamView {
+    /// Only the key attributes.
+    KeysOnly,
+    /// The item as it is after the write.
+    NewImage,
+    /// The item as it was before the write.
+    OldImage,
+    /// Both images.
+    NewAndOldImages,
+}
+
+impl StreamView {
+    /// The CloudFormation value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StreamView::KeysOnly => "KEYS_ONLY",
+            StreamView::NewImage => "NEW_IMAGE",
+            StreamView::OldImage => "OLD_IMAGE",
+            StreamView::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
+}
+
 /// Options of a [`ReplicatedTable`].
 #[derive(Debug, Clone)]
 pub struct ReplicatedTableProps<'a> {
@@ -33,16 +58,18 @@ pub struct ReplicatedTableProps<'a> {
     pub key: (&'a str, &'a str),
     /// Range key, if any.
     pub range_key: Option<(&'a str, &'a str)>,
-    /// Stream view type, if the table has a stream.
-    pub stream: Option<&'a str>,
+    /// The stream every global table has. Not optional: CloudFormation requires a
+    /// `StreamSpecification` on a global table with more than one replica, and allows changing it
+    /// only while there is one replica, so a table is created with its stream from day one.
+    pub stream: StreamView,
     /// `(index name, hash key, range key)` of string-keyed GSIs projecting all attributes.
     pub indexes: Vec<(&'a str, &'a str, &'a str)>,
     /// Expiry attribute, if items expire.
     pub time_to_live: Option<&'a str>,
 }
 
-/// A global table: on-demand, encrypted with KMS, PITR and deletion protection on every
-/// replica, retained on stack deletion and on replacement.
+/// A global table: on-demand, a stream, encrypted with KMS, PITR and deletion protection on
+/// every replica, retained on stack deletion and on replacement.
 #[derive(Debug, Clone)]
 pub struct ReplicatedTable {
     table: Handle<GlobalTable>,
@@ -83,7 +110,7 @@ impl ReplicatedTable {
                     .collect(),
                 KeySchema: key_schema(props.key.0, props.range_key.map(|(name, _)| name)),
                 BillingMode: Some("PAY_PER_REQUEST".into()),
-                StreamSpecification: props.stream.map(|view| StreamSpecification { StreamViewType: view.into() }),
+                StreamSpecification: Some(StreamSpecification { StreamViewType: props.stream.as_str().into() }),
                 SSESpecification: Some(SSESpecification { SSEEnabled: true, SSEType: Some("KMS".into()) }),
                 GlobalSecondaryIndexes: (!indexes.is_empty()).then_some(indexes),
                 TimeToLiveSpecification: props
@@ -129,7 +156,7 @@ pub fn event_log(template: &mut Template, id: &str, table_name: String, regions:
             regions,
             key: (AGGREGATE_KEY, "S"),
             range_key: Some((SEQUENCE_KEY, "N")),
-            stream: Some("NEW_AND_OLD_IMAGES"),
+            stream: StreamView::NewAndOldImages,
             indexes: vec![(BY_ORIGIN_INDEX, ORIGIN_REGION, RECORDED_AT)],
             time_to_live: None,
         },

@@ -1,5 +1,6 @@
 //! An HTTP API (API Gateway v2) in front of one Lambda function, with access logs, throttling
-//! and, when a certificate is configured, the regional custom domain.
+//! and, when a certificate is configured, the regional custom domain (the `dns` stack's records
+//! point at its target).
 
 use super::function::RustFunction;
 use crate::cfn::apigatewayv2::{
@@ -28,7 +29,6 @@ pub struct HttpApiProps<'a> {
 #[derive(Debug, Clone)]
 pub struct HttpApi {
     api: Handle<Api>,
-    domain: Option<Handle<DomainName>>,
 }
 
 /// The fields of one access-log line (JSON).
@@ -69,7 +69,7 @@ impl HttpApi {
         }
         let access_logs = template.add(
             format!("{id}AccessLogs"),
-            LogGroup { LogGroupName: None, RetentionInDays: Some(props.log_retention_days) },
+            LogGroup { LogGroupName: None, RetentionInDays: Some(props.log_retention_days), KmsKeyId: None },
         );
         let stage = template.add(
             format!("{id}DefaultStage"),
@@ -99,9 +99,9 @@ impl HttpApi {
                 SourceAccount: None,
             },
         );
-        let domain = props.custom_domain.map(|(domain, certificate_arn)| {
+        if let Some((domain, certificate_arn)) = props.custom_domain {
             let domain = template.add(
-                format!("{id}Domain"),
+                domain_id(id),
                 DomainName {
                     DomainName: domain,
                     DomainNameConfigurations: vec![DomainNameConfiguration {
@@ -115,9 +115,8 @@ impl HttpApi {
                 format!("{id}DomainMapping"),
                 ApiMapping { ApiId: api.reference(), DomainName: domain.reference(), Stage: stage.reference() },
             );
-            domain
-        });
-        HttpApi { api, domain }
+        }
+        HttpApi { api }
     }
 
     /// The region-specific hostname of the API (`{id}.execute-api.{region}.amazonaws.com`),
@@ -130,11 +129,11 @@ impl HttpApi {
     pub fn endpoint(&self) -> Expr {
         self.api.api_endpoint()
     }
+}
 
-    /// The custom domain's regional target hostname, if a domain is configured.
-    pub fn domain_target(&self) -> Option<Expr> {
-        self.domain.as_ref().map(Handle::regional_domain_name)
-    }
+/// Logical ID of the custom domain of the API `api_id`; its physical ID is the domain name.
+pub fn domain_id(api_id: &str) -> String {
+    format!("{api_id}Domain")
 }
 
 /// `POST /tasks/{id}/commands` → `PostTasksIdCommands`.

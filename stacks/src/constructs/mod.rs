@@ -2,10 +2,12 @@
 //! building block needs with safe defaults, and exposes typed accessors and `grant_*` methods.
 
 pub mod alarms;
+pub mod alerts;
 pub mod dns;
 pub mod event_log;
 pub mod function;
 pub mod http_api;
+pub mod key;
 pub mod queue;
 pub mod secure_bucket;
 pub mod stream;

@@ -59,20 +59,67 @@ fn home_must_be_one_of_the_regions() {
     );
 }
 
+/// `BASE` with `[dns]` failover routing and a certificate per region.
+fn failover(text: &str) -> String {
+    format!("{text}\n[dns]\ndomain = \"api.shop.example.com\"\nhosted_zone_id = \"Z123\"\nrouting = \"failover\"\n")
+        .replacen(
+            "name = \"us-east-1\"\n",
+            "name = \"us-east-1\"\ncertificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/a\"\n",
+            1,
+        )
+        .replacen(
+            "name = \"eu-west-1\"\n",
+            "name = \"eu-west-1\"\ncertificate_arn = \"arn:aws:acm:eu-west-1:123456789012:certificate/b\"\n",
+            1,
+        )
+}
+
 #[test]
-fn failover_routing_needs_exactly_one_primary() {
-    let text = format!(
-        "{BASE}\n[dns]\ndomain = \"api.shop.example.com\"\nhosted_zone_id = \"Z123\"\nrouting = \"failover\"\n"
-    )
-    .replace("name = \"us-east-1\"\n", "name = \"us-east-1\"\ncertificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/a\"\nfailover = \"secondary\"\n")
-    .replace("name = \"eu-west-1\"\n", "name = \"eu-west-1\"\ncertificate_arn = \"arn:aws:acm:eu-west-1:123456789012:certificate/b\"\n");
-    let errors = errors(&text);
+fn a_failover_secondary_needs_a_primary() {
+    let text =
+        failover(&BASE.replacen("name = \"us-east-1\"\n", "name = \"us-east-1\"\nfailover = \"secondary\"\n", 1));
     assert_eq!(
-        errors,
+        errors(&text),
         [
-            "regions.toml:13:1: dns.routing: failover routing needs exactly one region with failover = \"primary\"; found 0"
+            "regions.toml:7:12: region[0].failover: failover = \"secondary\" is the second place of the chain, but no region is first; mark one region failover = \"primary\""
         ]
     );
+}
+
+#[test]
+fn two_regions_cannot_take_one_place_of_the_failover_chain() {
+    let text = failover(
+        &BASE.replacen("name = \"us-east-1\"\n", "name = \"us-east-1\"\nfailover = \"primary\"\n", 1).replacen(
+            "name = \"eu-west-1\"\n",
+            "name = \"eu-west-1\"\npriority = 1\n",
+            1,
+        ),
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:12:12: region[1].priority: eu-west-1 and us-east-1 both take place 1 of the failover chain (failover = \"primary\" is 1, \"secondary\" is 2); give each region its own place"
+        ]
+    );
+}
+
+#[test]
+fn priority_applies_only_to_failover_routing() {
+    let text = BASE.replacen("name = \"eu-west-1\"\n", "name = \"eu-west-1\"\npriority = 1\n", 1);
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:9:12: region[1].priority: priority applies only with [dns] routing = \"failover\"; remove it or change the routing"
+        ]
+    );
+}
+
+#[test]
+fn failover_without_roles_is_a_chain_in_file_order_without_warnings() {
+    let config = AppConfig::from_toml("regions.toml", &failover(BASE)).expect("roles are optional");
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let chain: Vec<&str> = config.failover_chain().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(chain, ["us-east-1", "eu-west-1"]);
 }
 
 #[test]
@@ -175,4 +222,57 @@ fn a_single_region_is_a_warning_not_an_error() {
 fn syntax_errors_point_at_the_line() {
     let errors = errors("app = \"shop\nhome = 1\n");
     assert!(errors[0].starts_with("regions.toml:1:"), "{}", errors[0]);
+}
+
+#[test]
+fn alert_emails_must_be_addresses_and_listed_once() {
+    let text = format!("{BASE}\n[alerts]\nemail = [\"ops@example.com\", \"not an address\", \"OPS@example.com\"]\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:29: alerts.email[1]: \"not an address\" is not an email address; write it as name@example.com",
+            "regions.toml:11:47: alerts.email[2]: \"OPS@example.com\" is listed twice; remove one",
+        ]
+    );
+}
+
+#[test]
+fn an_alert_topic_must_be_in_every_alarms_region() {
+    let text = format!("{BASE}\n[alerts]\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:ops\"\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:13: alerts.topic_arn: the topic is in us-east-1, but CloudWatch alarms notify only a topic in their own region (eu-west-1); write {region} in place of the region and create the topic in every region"
+        ]
+    );
+    let text = format!("{BASE}\n[alerts]\ntopic_arn = \"arn:aws:sqs:{{region}}:123456789012:ops\"\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:13: alerts.topic_arn: not an SNS topic ARN; expected arn:aws:sns:{region}:<account>:<topic name>"
+        ]
+    );
+    let text = format!("{BASE}\n[alerts]\ntopic_arn = \"arn:aws:sns:{{region}}:123456789012:ops\"\n");
+    let config = AppConfig::from_toml("regions.toml", &text).expect("a per-region topic is valid");
+    assert_eq!(config.alerts.topic_arn_in("eu-west-1").as_deref(), Some("arn:aws:sns:eu-west-1:123456789012:ops"));
+}
+
+#[test]
+fn alert_emails_need_the_kits_topic() {
+    let text = format!(
+        "{BASE}\n[alerts]\nemail = [\"ops@example.com\"]\ntopic_arn = \"arn:aws:sns:{{region}}:123456789012:ops\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "regions.toml:11:10: alerts.email[0]: email subscribes the kit's own topic, but topic_arn replaces it; subscribe on your topic, or remove topic_arn"
+        ]
+    );
+}
+
+#[test]
+fn unknown_alert_keys_are_rejected() {
+    let text = format!("{BASE}\n[alerts]\nemails = [\"ops@example.com\"]\n");
+    let errors = errors(&text);
+    assert!(errors[0].starts_with("regions.toml:11:1: emails: unknown field `emails`"), "{}", errors[0]);
 }

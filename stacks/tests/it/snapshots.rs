@@ -7,7 +7,7 @@ use crate::support::{EXAMPLE, assembly};
 #[test]
 fn every_stack_of_the_example_config_matches_its_snapshot() {
     let assembly = assembly(EXAMPLE);
-    assert_eq!(assembly.stacks.len(), 7, "3 bootstrap + 1 data + 3 region stacks");
+    assert_eq!(assembly.stacks.len(), 8, "3 bootstrap + 1 data + 3 region stacks + 1 dns");
     for stack in &assembly.stacks {
         insta::assert_snapshot!(stack.name.clone(), stack.body);
     }

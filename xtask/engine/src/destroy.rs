@@ -1,4 +1,5 @@
-//! Deleting a region's stack, and the data stack once nothing reads its replicas. Every check
+//! Deleting a region's stack, and the data stack (with the dns stack, whose records would point
+//! nowhere) once nothing reads its replicas. Every check
 //! runs before anything is deleted, so a refused destroy leaves every stack as it was.
 
 use crate::events::{self, Verdict};
@@ -24,8 +25,18 @@ pub async fn destroy(session: &Session, region: &str, typed_data_name: Option<&s
             let unprotect = cfn.update_termination_protection().stack_name(&data).enable_termination_protection(false);
             unprotect.send().await.with_context(|| format!("turning off termination protection on {data}"))?;
         }
+        // The dns stack's records point at the regions just destroyed; it goes before the data.
+        let dns = stacks::app::stack_name(&session.config, StackPart::Dns, region);
+        if session.assembly.stack(&dns).is_some()
+            && stack::status(&session.aws.cloudformation(region), &dns).await?.is_some()
+        {
+            delete(session, region, &dns).await?;
+        }
         delete(session, region, &data).await?;
-        println!("the event log and view tables are retained (DeletionPolicy Retain); delete them by hand if wanted");
+        println!(
+            "the event log and view tables are retained (DeletionPolicy RetainExceptOnCreate); delete them by hand if \
+             wanted"
+        );
     }
     let bootstrap = session.stack(StackPart::Bootstrap, region)?.name.clone();
     println!("{bootstrap} (the assets bucket) is kept; later deploys reuse it");

@@ -25,6 +25,10 @@ pub async fn review_stacks(session: &Session, regions: &[String], concurrency: u
             }
         }
     }
+    // The dns stack, with [dns] and the home region selected.
+    let home = &session.config.home;
+    let dns = stacks::app::stack_name(&session.config, StackPart::Dns, home);
+    targets.extend(session.assembly.stack(&dns).filter(|_| regions.contains(home)));
     Ok(stream::iter(targets)
         .map(|stack| async move {
             review_stack(session, stack)

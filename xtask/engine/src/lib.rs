@@ -14,6 +14,7 @@ pub mod data_stack;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod dns;
 pub mod emulation;
 pub mod emulator;
 pub mod events;

@@ -4,7 +4,8 @@
 //!
 //! Order: the foundation (every selected region's bootstrap stack and, with the home region, the
 //! data stack), then the region stacks in waves (the canary, the home region unless `--canary`
-//! names another, alone; then the rest, `--concurrency` at a time).
+//! names another, alone; then the rest, `--concurrency` at a time), then, with the home region and
+//! `[dns]`, the dns stack, which takes every region's endpoints.
 
 use crate::approval::RequireApproval;
 use crate::stack::MAX_MONITORING_MINUTES;
@@ -211,10 +212,13 @@ impl Plan {
         if !rest.is_empty() {
             waves.push(Wave { kind: WaveKind::Rest, stacks: rest });
         }
+        // The dns stack (with `[dns]`) takes every region's endpoints: it goes last, from home.
+        let dns = stacks::app::stack_name(config, StackPart::Dns, &config.home);
+        let closing = if regions.contains(&config.home) && assembly.stack(&dns).is_some() { vec![dns] } else { vec![] };
         Ok(Plan {
             foundation,
             waves,
-            closing: Vec::new(),
+            closing,
             require_approval: options.require_approval,
             yes: options.yes,
             concurrency: options.concurrency,

@@ -30,7 +30,8 @@ fn the_home_region_goes_alone_first_then_the_others_together() {
     assert_eq!(plan.waves[1].stacks.len(), 3);
     assert!(!plan.waves[1].stacks.contains(&format!("bench-region-{home}")));
     assert_eq!(plan.foundation.len(), 5, "four bootstrap stacks and the data stack: {:?}", plan.foundation);
-    assert_eq!(plan.stacks().count(), 9);
+    assert_eq!(plan.closing, [format!("bench-dns-{home}")], "the dns stack goes last");
+    assert_eq!(plan.stacks().count(), 10);
 }
 
 #[test]
@@ -55,6 +56,7 @@ fn a_region_outside_the_home_gets_no_data_stack_and_unknown_regions_are_refused(
     let plan = Plan::new(&config, &assembly, &selection, &DeployOptions::default()).expect("plan");
     assert_eq!(plan.foundation, [format!("bench-bootstrap-{other}")]);
     assert_eq!(plan.waves.len(), 1, "one region needs no canary wave");
+    assert!(plan.closing.is_empty(), "the dns stack deploys from the home region");
 
     let unknown = RegionSelection { regions: vec!["eu-west-9".into()], all: false };
     let error = Plan::new(&config, &assembly, &unknown, &DeployOptions::default()).expect_err("unknown region");

@@ -129,6 +129,12 @@ impl Session {
             let arn = params::replica_stream_arn(&self.aws, &stack.region, &table, &self.config.home).await?;
             parameters.insert(EVENT_LOG_STREAM_PARAMETER.into(), arn);
         }
+        if stack.part == StackPart::Dns {
+            parameters.extend(crate::dns::parameters(&self.aws, &self.config).await?);
+        }
+        if stack.part == StackPart::Dns {
+            parameters.extend(super::dns::parameters(&self.aws, &self.config).await?);
+        }
         let template_url = if stack.body.len() > MAX_TEMPLATE_BODY_BYTES {
             let bucket = self.assets_bucket(&stack.region);
             let s3 = self.aws.s3(&stack.region);

@@ -104,6 +104,8 @@ impl Aws {
     }
 
     clients! {
+        /// API Gateway (v2) in `region`.
+        apigatewayv2 => aws_sdk_apigatewayv2, "ApiGatewayV2";
         /// CloudFormation in `region`.
         cloudformation => aws_sdk_cloudformation, "CloudFormation";
         /// CloudWatch in `region`.

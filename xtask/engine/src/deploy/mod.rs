@@ -30,6 +30,12 @@ pub enum StackOutcome {
     Updated,
     /// Nothing to change.
     NoChanges,
+    /// Not deployed yet, and rightly so: it needs stacks this run does not deploy (the dns stack
+    /// takes every region's endpoints).
+    Deferred {
+        /// What it waits for and how to deploy it.
+        reason: String,
+    },
     /// Reviewed and left in place for `deploy --execute`.
     Prepared {
         /// The change set's ARN.
@@ -60,12 +66,14 @@ pub enum StackOutcome {
 }
 
 impl StackOutcome {
-    /// The stack is as asked (or, prepared, ready to be).
+    /// The stack is as asked (or, prepared or deferred, ready to be).
     pub fn is_success(&self) -> bool {
         match self {
-            StackOutcome::Created | StackOutcome::Updated | StackOutcome::NoChanges | StackOutcome::Prepared { .. } => {
-                true
-            }
+            StackOutcome::Created
+            | StackOutcome::Updated
+            | StackOutcome::NoChanges
+            | StackOutcome::Deferred { .. }
+            | StackOutcome::Prepared { .. } => true,
             StackOutcome::NeedsApproval
             | StackOutcome::WouldBeRefused { .. }
             | StackOutcome::Failed { .. }
@@ -80,6 +88,7 @@ impl StackOutcome {
             StackOutcome::Created => "created",
             StackOutcome::Updated => "updated",
             StackOutcome::NoChanges => "no changes",
+            StackOutcome::Deferred { .. } => "deferred",
             StackOutcome::Prepared { .. } => "prepared",
             StackOutcome::NeedsApproval => "refused: needs approval (--yes, or answer at a terminal)",
             StackOutcome::WouldBeRefused { .. } => "refused: would fail",
@@ -96,7 +105,7 @@ impl StackOutcome {
             StackOutcome::WouldBeRefused { reasons } => reasons.clone(),
             StackOutcome::Failed { reason } => reason.lines().map(str::to_owned).collect(),
             StackOutcome::StillRunning { hint } => vec![hint.clone()],
-            StackOutcome::Skipped { reason } => vec![reason.clone()],
+            StackOutcome::Skipped { reason } | StackOutcome::Deferred { reason } => vec![reason.clone()],
             StackOutcome::Created | StackOutcome::Updated | StackOutcome::NoChanges | StackOutcome::NeedsApproval => {
                 Vec::new()
             }
@@ -189,7 +198,10 @@ pub async fn deploy(
         run.execute_wave(&label, reviewed).await;
     }
     let closing = run.stacks(&plan.closing)?;
-    let reviewed = run.review(&closing, &code_keys, "closing").await?;
+    let mut reviewed = run.defer_without_every_region(&closing).await?;
+    let ready: Vec<&stacks::Stack> =
+        closing.into_iter().filter(|s| !reviewed.iter().any(|r| r.stack() == s.name)).collect();
+    reviewed.extend(run.review(&ready, &code_keys, "closing").await?);
     run.execute_wave("closing", reviewed).await;
     Ok(run.finish())
 }

@@ -29,6 +29,16 @@ pub struct Approved {
     lift_policy: bool,
 }
 
+impl Reviewed {
+    /// The stack's name.
+    pub fn stack(&self) -> &str {
+        match self {
+            Reviewed::Approved(ready) => &ready.planned.target.name,
+            Reviewed::Done(report) => &report.stack,
+        }
+    }
+}
+
 /// A reviewed stack: ready to execute, or already finished.
 #[derive(Debug)]
 pub enum Reviewed {
@@ -114,6 +124,34 @@ impl<'a> Run<'a> {
             reviewed.push(entry);
         }
         Ok(reviewed)
+    }
+
+    /// The closing stacks deferred because a configured region has no region stack yet (the dns
+    /// stack takes every region's endpoints).
+    pub async fn defer_without_every_region(&self, stacks: &[&'a Stack]) -> Result<Vec<Reviewed>> {
+        if stacks.is_empty() || self.skip_reason().is_some() {
+            return Ok(Vec::new());
+        }
+        let mut missing = Vec::new();
+        for region in self.session.config.region_names() {
+            let name = self.session.stack(StackPart::Region, region)?.name.clone();
+            if stack::status(&self.session.aws.cloudformation(region), &name).await?.is_none() {
+                missing.push(region.to_owned());
+            }
+        }
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reason = format!(
+            "it needs every region's endpoints and {} has no region stack yet; deploy it, then the home region again \
+             (or use --all)",
+            missing.join(", ")
+        );
+        let deferred = StackOutcome::Deferred { reason };
+        Ok(stacks
+            .iter()
+            .map(|s| Reviewed::Done(report(s, "closing", deferred.clone(), 0, false, Instant::now())))
+            .collect())
     }
 
     /// Prints the review and decides: execute, keep (prepare), or finish with a reason.

@@ -194,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn retain_except_on_create_counts_as_retained_and_switching_to_it_is_not_a_danger() {
+        let retained =
+            json!({"Type": "AWS::Kinesis::Stream", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"});
+        let except_on_create = json!({
+            "Type": "AWS::Kinesis::Stream", "DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"
+        });
+        let policy_change = change(Action::Modify, "AWS::Kinesis::Stream", Some(Replacement::False));
+        assert!(classify(&policy_change, Some(&retained), Some(&except_on_create)).is_empty());
+        let removed = change(Action::Remove, "AWS::Kinesis::Stream", None);
+        assert_eq!(classify(&removed, Some(&except_on_create), None), [Danger::StatefulRemoval { retained: true }]);
+        let replaced = change(Action::Modify, "AWS::Kinesis::Stream", Some(Replacement::True));
+        assert_eq!(
+            classify(&replaced, Some(&except_on_create), Some(&except_on_create)),
+            [Danger::StatefulReplacement { conditional: false, retained: true }]
+        );
+    }
+
+    #[test]
     fn routine_changes_and_stateless_replacements_are_not_dangerous() {
         let in_place = change(Action::Modify, "AWS::Kinesis::Stream", Some(Replacement::False));
         assert!(classify(&in_place, None, None).is_empty());

@@ -1,6 +1,8 @@
 //! Turns the raw file into an [`AppConfig`], collecting every error with its location.
 
 use super::aws_regions::{closest_region, is_commercial_region};
+mod alerts;
+
 use super::raw::{RawConfig, RawDns, RawFunctions, RawRegion, RawStream, Routing};
 use super::*;
 use std::collections::BTreeSet;
@@ -90,6 +92,7 @@ impl Checker<'_> {
         let functions = self.functions(&raw.functions);
         let stream = self.stream(&raw.stream);
         let projections = self.projections(&raw.projections);
+        let alerts = raw.alerts.as_ref().map(|alerts| self.alerts(alerts.get_ref(), &regions)).unwrap_or_default();
         AppConfig {
             app: raw.app.get_ref().clone(),
             account: raw.account.map(Spanned::into_inner),
@@ -99,6 +102,7 @@ impl Checker<'_> {
             functions,
             stream,
             projections,
+            alerts,
             warnings: Vec::new(),
         }
     }
@@ -143,12 +147,13 @@ impl Checker<'_> {
                 );
             }
             self.check_certificate(region, &field, raw.account.as_ref().map(|a| a.get_ref().as_str()));
-            let weight = self.check_routing_fields(region, &field, routing);
+            let weight = self.check_weight(region, &field, routing);
+            let priority = self.check_priority(region, &field, routing);
             regions.push(RegionConfig {
                 name: name.clone(),
                 certificate_arn: region.certificate_arn.as_ref().map(|c| c.get_ref().clone()),
                 weight,
-                failover: region.failover.as_ref().map(|f| *f.get_ref()),
+                priority,
             });
         }
         let home = raw.home.get_ref();
@@ -171,7 +176,7 @@ impl Checker<'_> {
             );
         }
         if routing == Some(Routing::Failover) {
-            self.check_failover_pair(raw);
+            self.check_failover_chain(raw);
         }
         regions
     }
@@ -197,17 +202,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Checks `weight` and `failover` against the routing policy; returns the weight to use.
-    fn check_routing_fields(&mut self, region: &RawRegion, field: &str, routing: Option<Routing>) -> u32 {
-        if let Some(failover) = &region.failover
-            && routing != Some(Routing::Failover)
-        {
-            self.error(
-                failover.span(),
-                format!("{field}.failover"),
-                "failover applies only with [dns] routing = \"failover\"; remove it or change the routing",
-            );
-        }
+    /// Checks `weight` against the routing policy; returns the weight to use.
+    fn check_weight(&mut self, region: &RawRegion, field: &str, routing: Option<Routing>) -> u32 {
         let Some(weight) = &region.weight else {
             return 100;
         };
@@ -221,36 +217,75 @@ impl Checker<'_> {
         self.int(&Some(weight.clone()), &format!("{field}.weight"), 0..256, 100, "")
     }
 
-    fn check_failover_pair(&mut self, raw: &RawConfig) {
-        let with_role = |role: FailoverRole| {
-            raw.regions.iter().filter(move |r| r.get_ref().failover.as_ref().is_some_and(|f| *f.get_ref() == role))
-        };
-        let primaries = with_role(FailoverRole::Primary).count();
-        let secondaries: Vec<_> = with_role(FailoverRole::Secondary).collect();
-        let dns_span = raw.dns.as_ref().map_or(0..0, Spanned::span);
-        if primaries != 1 {
-            self.error(
-                dns_span.clone(),
-                "dns.routing",
-                format!("failover routing needs exactly one region with failover = \"primary\"; found {primaries}"),
-            );
+    /// Checks `failover` and `priority` against the routing policy; returns the region's place in
+    /// the failover chain, if it has one.
+    fn check_priority(&mut self, region: &RawRegion, field: &str, routing: Option<Routing>) -> Option<u32> {
+        for (key, span) in [
+            ("failover", region.failover.as_ref().map(Spanned::span)),
+            ("priority", region.priority.as_ref().map(Spanned::span)),
+        ] {
+            if let Some(span) = span
+                && routing != Some(Routing::Failover)
+            {
+                self.error(
+                    span,
+                    format!("{field}.{key}"),
+                    format!("{key} applies only with [dns] routing = \"failover\"; remove it or change the routing"),
+                );
+            }
         }
-        if let Some(extra) = secondaries.get(1) {
-            self.error(
-                extra.span(),
-                "region.failover",
-                "Route53 failover routing serves one secondary record per name; mark only one region \"secondary\"",
-            );
+        match (&region.failover, &region.priority) {
+            (Some(_), Some(priority)) => {
+                self.error(
+                    priority.span(),
+                    format!("{field}.priority"),
+                    "failover = \"primary\" or \"secondary\" already places this region (1 or 2); keep one of failover and priority",
+                );
+                None
+            }
+            (Some(role), None) => Some(role.get_ref().priority()),
+            (None, Some(priority)) => {
+                Some(self.int(&Some(priority.clone()), &format!("{field}.priority"), 1..256, 1, ""))
+            }
+            (None, None) => None,
         }
-        for region in &raw.regions {
-            if region.get_ref().failover.is_none() {
-                self.warn(
-                    region.span(),
-                    "region.failover",
+    }
+
+    /// The failover chain: no two regions at one place, and a secondary only after a primary.
+    /// Regions without a place follow the placed ones in file order.
+    fn check_failover_chain(&mut self, raw: &RawConfig) {
+        let mut taken: Vec<(u32, &str)> = Vec::new();
+        for (index, region) in raw.regions.iter().enumerate() {
+            let region = region.get_ref();
+            let (place, span, key) = match (&region.failover, &region.priority) {
+                (Some(role), None) => (role.get_ref().priority(), role.span(), "failover"),
+                (None, Some(priority)) => match u32::try_from(*priority.get_ref()) {
+                    Ok(place) => (place, priority.span(), "priority"),
+                    Err(_) => continue,
+                },
+                _ => continue,
+            };
+            let name = region.name.get_ref();
+            if let Some((_, other)) = taken.iter().find(|(p, _)| *p == place) {
+                self.error(
+                    span,
+                    format!("region[{index}].{key}"),
                     format!(
-                        "{} has no failover role: it serves only its regional endpoint",
-                        region.get_ref().name.get_ref()
+                        "{name} and {other} both take place {place} of the failover chain (failover = \"primary\" is 1, \"secondary\" is 2); give each region its own place"
                     ),
+                );
+            } else {
+                taken.push((place, name));
+            }
+        }
+        let has_first = taken.iter().any(|(place, _)| *place == 1);
+        for (index, region) in raw.regions.iter().enumerate() {
+            let Some(role) = &region.get_ref().failover else { continue };
+            if *role.get_ref() == FailoverRole::Secondary && !has_first {
+                self.error(
+                    role.span(),
+                    format!("region[{index}].failover"),
+                    "failover = \"secondary\" is the second place of the chain, but no region is first; mark one region failover = \"primary\"",
                 );
             }
         }
