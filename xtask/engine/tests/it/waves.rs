@@ -200,3 +200,37 @@ async fn create_alarms_as_cloudformation_would(session: &engine::session::Sessio
             .expect("create the alarm");
     }
 }
+
+#[tokio::test]
+async fn the_dns_stack_is_deferred_until_every_region_has_its_stack() {
+    let emulator = emulator();
+    let app = "waves5";
+    let text = format!(
+        "app = \"{app}\"\nhome = \"us-east-1\"\n\n[[region]]\nname = \"us-east-1\"\n\
+         certificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001\"\n\n\
+         [[region]]\nname = \"eu-west-1\"\n\
+         certificate_arn = \"arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-4000-8000-000000000002\"\n\n\
+         [dns]\ndomain = \"api.{app}.example.com\"\nhosted_zone_id = \"Z0123456789ABCDEFGHIJ\"\n"
+    );
+    let config = stacks::AppConfig::from_toml("dns.toml", &text).expect("valid config");
+    // The session keeps [dns], as on AWS (the emulator's session would leave it out).
+    let aws = engine::testing::aws(&emulator).await;
+    let session = engine::session::Session {
+        account: aws.account_id().await.expect("account"),
+        assembly: stacks::synthesize(&config).expect("synthesized"),
+        aws,
+        config,
+        notes: Vec::new(),
+        guard: Guard::default(),
+    };
+    let home_only = engine::plan::RegionSelection { regions: vec!["us-east-1".into()], all: false };
+    let plan = plan(&session, &home_only, &DeployOptions::default());
+    assert_eq!(plan.closing, [format!("{app}-dns-us-east-1")]);
+    let report = deploy(&session, &plan, &artifacts(app), &never()).await.expect("deployed");
+    let dns = report.stacks.iter().find(|r| r.stack == format!("{app}-dns-us-east-1")).expect("in the report");
+    let StackOutcome::Deferred { reason } = &dns.outcome else { panic!("{dns:#?}") };
+    assert!(reason.contains("eu-west-1 has no region stack yet"), "{reason}");
+    assert!(report.unsuccessful().is_empty(), "deferring the dns stack is not a failure: {:#?}", results(&report));
+    let status = engine::stack::status(&session.aws.cloudformation("us-east-1"), &dns.stack).await.expect("status");
+    assert_eq!(status, None, "nothing of it was created");
+}
