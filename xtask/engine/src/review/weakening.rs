@@ -16,76 +16,85 @@ const KINESIS_DEFAULT_RETENTION_HOURS: f64 = 24.0;
 
 /// What weakens between the deployed definition `old` and the new one (parameters substituted).
 pub fn weakened(resource_type: &str, old: &Value, new: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    if is_stateful(resource_type) {
-        for attribute in ["DeletionPolicy", "UpdateReplacePolicy"] {
-            let (before, after) =
-                (old.get(attribute).and_then(Value::as_str), new.get(attribute).and_then(Value::as_str));
-            if before.is_some_and(|p| RETAINING.contains(&p)) && !after.is_some_and(|p| RETAINING.contains(&p)) {
-                out.push(format!(
-                    "{attribute} {} → {}: the data is deleted with the resource",
-                    before.unwrap_or_default(),
-                    after.unwrap_or("Delete (the default)")
-                ));
-            }
-        }
-    }
+    let mut out = if is_stateful(resource_type) { policies(old, new) } else { Vec::new() };
     let (old, new) = (&old["Properties"], &new["Properties"]);
-    match resource_type {
-        "AWS::DynamoDB::Table" => {
-            out.extend(turned_off(
-                old,
-                new,
-                &["PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"],
-                "point-in-time recovery",
-            ));
-            out.extend(turned_off(old, new, &["DeletionProtectionEnabled"], "deletion protection"));
-            out.extend(turned_off(old, new, &["SSESpecification", "SSEEnabled"], "KMS encryption"));
-        }
-        "AWS::DynamoDB::GlobalTable" => {
-            out.extend(turned_off(old, new, &["SSESpecification", "SSEEnabled"], "KMS encryption"));
-            for (region, before, after) in replicas(old, new) {
-                let pitr = ["PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"];
-                out.extend(
-                    turned_off(before, after, &pitr, "point-in-time recovery").map(|l| format!("{l} in {region}")),
-                );
-                let protection = ["DeletionProtectionEnabled"];
-                out.extend(
-                    turned_off(before, after, &protection, "deletion protection").map(|l| format!("{l} in {region}")),
-                );
-            }
-        }
-        "AWS::Kinesis::Stream" => {
-            let hours = |v: &Value| number(&v["RetentionPeriodHours"]).unwrap_or(KINESIS_DEFAULT_RETENTION_HOURS);
-            if hours(new) < hours(old) {
-                out.push(format!(
-                    "stream retention lowered from {} to {} hours: records older than that are gone, and a replay or \
-                     redrive reaches less far back",
-                    hours(old),
-                    hours(new)
-                ));
-            }
-            out.extend(removed(old, new, "StreamEncryption", "stream encryption"));
-        }
-        "AWS::S3::Bucket" => {
-            out.extend(removed(old, new, "BucketEncryption", "bucket encryption"));
-            for flag in PUBLIC_ACCESS_BLOCK {
-                out.extend(turned_off(
-                    old,
-                    new,
-                    &["PublicAccessBlockConfiguration", flag],
-                    &format!("public access block {flag}"),
-                ));
-            }
-        }
+    out.extend(match resource_type {
+        "AWS::DynamoDB::Table" => table(old, new),
+        "AWS::DynamoDB::GlobalTable" => global_table(old, new),
+        "AWS::Kinesis::Stream" => stream(old, new),
+        "AWS::S3::Bucket" => bucket(old, new),
         "AWS::SQS::Queue" => {
             let encrypted = |v: &Value| !v["KmsMasterKeyId"].is_null() || is_true(&v["SqsManagedSseEnabled"]);
-            if encrypted(old) && !encrypted(new) {
-                out.push("queue encryption removed".to_owned());
-            }
+            (encrypted(old) && !encrypted(new)).then(|| "queue encryption removed".to_owned()).into_iter().collect()
         }
-        "AWS::SNS::Topic" => out.extend(removed(old, new, "KmsMasterKeyId", "topic encryption")),
-        _ => {}
+        "AWS::SNS::Topic" => removed(old, new, "KmsMasterKeyId", "topic encryption").into_iter().collect(),
+        _ => Vec::new(),
+    });
+    out
+}
+
+/// A retaining `DeletionPolicy` or `UpdateReplacePolicy` given up.
+fn policies(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for attribute in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        let (before, after) = (old.get(attribute).and_then(Value::as_str), new.get(attribute).and_then(Value::as_str));
+        if before.is_some_and(|p| RETAINING.contains(&p)) && !after.is_some_and(|p| RETAINING.contains(&p)) {
+            out.push(format!(
+                "{attribute} {} → {}: the data is deleted with the resource",
+                before.unwrap_or_default(),
+                after.unwrap_or("Delete (the default)")
+            ));
+        }
+    }
+    out
+}
+
+const PITR: [&str; 2] = ["PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled"];
+
+fn table(old: &Value, new: &Value) -> Vec<String> {
+    [
+        turned_off(old, new, &PITR, "point-in-time recovery"),
+        turned_off(old, new, &["DeletionProtectionEnabled"], "deletion protection"),
+        turned_off(old, new, &["SSESpecification", "SSEEnabled"], "KMS encryption"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn global_table(old: &Value, new: &Value) -> Vec<String> {
+    let mut out: Vec<String> =
+        turned_off(old, new, &["SSESpecification", "SSEEnabled"], "KMS encryption").into_iter().collect();
+    for (region, before, after) in replicas(old, new) {
+        let per_replica = [
+            turned_off(before, after, &PITR, "point-in-time recovery"),
+            turned_off(before, after, &["DeletionProtectionEnabled"], "deletion protection"),
+        ];
+        out.extend(per_replica.into_iter().flatten().map(|line| format!("{line} in {region}")));
+    }
+    out
+}
+
+fn stream(old: &Value, new: &Value) -> Vec<String> {
+    let hours = |v: &Value| number(&v["RetentionPeriodHours"]).unwrap_or(KINESIS_DEFAULT_RETENTION_HOURS);
+    let mut out = Vec::new();
+    if hours(new) < hours(old) {
+        out.push(format!(
+            "stream retention lowered from {} to {} hours: records older than that are gone, and a replay or redrive \
+             reaches less far back",
+            hours(old),
+            hours(new)
+        ));
+    }
+    out.extend(removed(old, new, "StreamEncryption", "stream encryption"));
+    out
+}
+
+fn bucket(old: &Value, new: &Value) -> Vec<String> {
+    let mut out: Vec<String> = removed(old, new, "BucketEncryption", "bucket encryption").into_iter().collect();
+    for flag in PUBLIC_ACCESS_BLOCK {
+        let path = ["PublicAccessBlockConfiguration", flag];
+        out.extend(turned_off(old, new, &path, &format!("public access block {flag}")));
     }
     out
 }
