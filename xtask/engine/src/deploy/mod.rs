@@ -9,7 +9,7 @@ mod phase;
 mod prepared;
 mod summary;
 
-pub use phase::prepare_target;
+pub use phase::{Reviewed, prepare_target};
 pub use prepared::{execute_prepared, region_of};
 pub use summary::print_summary;
 
@@ -170,40 +170,46 @@ pub async fn deploy(
     approval: &Approval,
 ) -> Result<DeployReport> {
     let mut run = phase::Run::new(session, plan, approval);
-    let foundation = run.stacks(&plan.foundation)?;
-    let reviewed = run.review(&foundation, &crate::review::Params::new(), "foundation").await?;
+    let foundation = labelled(run.stacks(&plan.foundation)?, "foundation");
+    let reviewed = run.review(&foundation, &crate::review::Params::new()).await?;
     run.execute_wave("foundation", reviewed).await;
     run.after_foundation().await?;
     if !run.stopped() && !artifacts.is_empty() {
         upload_everywhere(session, plan, artifacts).await?;
     }
     let code_keys = params::code_keys(artifacts);
-    let waves: Vec<(String, Vec<&stacks::Stack>)> = plan
-        .waves
-        .iter()
-        .enumerate()
-        .map(|(i, wave)| {
-            let label = match wave.kind {
-                WaveKind::Canary => format!("wave {} (canary)", i + 1),
-                WaveKind::Rest => format!("wave {}", i + 1),
-            };
-            Ok((label, run.stacks(&wave.stacks)?))
-        })
-        .collect::<Result<_>>()?;
-    let mut reviewed_waves = Vec::new();
-    for (label, stacks) in &waves {
-        reviewed_waves.push((label.clone(), run.review(stacks, &code_keys, label).await?));
+    // Every wave's change sets are created and reviewed at once, gated in wave order, executed
+    // wave by wave: one approval session, and nothing of a later wave runs before the earlier one.
+    let mut waves: Vec<(String, Vec<Reviewed>)> = Vec::new();
+    let mut region_stacks = Vec::new();
+    for (i, wave) in plan.waves.iter().enumerate() {
+        let label = match wave.kind {
+            WaveKind::Canary => format!("wave {} (canary)", i + 1),
+            WaveKind::Rest => format!("wave {}", i + 1),
+        };
+        region_stacks.extend(labelled(run.stacks(&wave.stacks)?, &label));
+        waves.push((label, Vec::new()));
     }
-    for (label, reviewed) in reviewed_waves {
+    for reviewed in run.review(&region_stacks, &code_keys).await? {
+        if let Some(wave) = waves.iter_mut().find(|(label, _)| *label == reviewed.phase()) {
+            wave.1.push(reviewed);
+        }
+    }
+    for (label, reviewed) in waves {
         run.execute_wave(&label, reviewed).await;
     }
     let closing = run.stacks(&plan.closing)?;
     let mut reviewed = run.defer_without_every_region(&closing).await?;
     let ready: Vec<&stacks::Stack> =
         closing.into_iter().filter(|s| !reviewed.iter().any(|r| r.stack() == s.name)).collect();
-    reviewed.extend(run.review(&ready, &code_keys, "closing").await?);
+    reviewed.extend(run.review(&labelled(ready, "closing"), &code_keys).await?);
     run.execute_wave("closing", reviewed).await;
     Ok(run.finish())
+}
+
+/// Each stack with the phase it belongs to.
+fn labelled<'a>(stacks: Vec<&'a stacks::Stack>, phase: &str) -> Vec<(&'a stacks::Stack, String)> {
+    stacks.into_iter().map(|stack| (stack, phase.to_owned())).collect()
 }
 
 /// Uploads the function zips to every selected region's assets bucket, regions in parallel.

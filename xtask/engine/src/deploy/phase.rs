@@ -37,6 +37,14 @@ impl Reviewed {
             Reviewed::Done(report) => &report.stack,
         }
     }
+
+    /// The phase or wave it belongs to.
+    pub fn phase(&self) -> &str {
+        match self {
+            Reviewed::Approved(ready) => &ready.phase,
+            Reviewed::Done(report) => &report.phase,
+        }
+    }
 }
 
 /// A reviewed stack: ready to execute, or already finished.
@@ -96,15 +104,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Reviews `stacks` concurrently, prints each review in order, and gates it.
-    pub async fn review(&self, stacks: &[&'a Stack], code_keys: &Params, phase: &str) -> Result<Vec<Reviewed>> {
+    /// Reviews `stacks` (each with its phase or wave) concurrently, prints each review in order, and
+    /// gates it.
+    pub async fn review(&self, stacks: &[(&'a Stack, String)], code_keys: &Params) -> Result<Vec<Reviewed>> {
         if let Some(reason) = self.skip_reason() {
-            return Ok(stacks
-                .iter()
-                .map(|s| Reviewed::Done(report(s, phase, skipped(&reason), 0, false, Instant::now())))
-                .collect());
+            let skip = |(stack, phase): &(&Stack, String)| {
+                Reviewed::Done(report(stack, phase, skipped(&reason), 0, false, Instant::now()))
+            };
+            return Ok(stacks.iter().map(skip).collect());
         }
-        let plans: Vec<(Instant, Result<Planned>)> = stream::iter(stacks.iter().copied())
+        let plans: Vec<(Instant, Result<Planned>)> = stream::iter(stacks.iter().map(|(stack, _)| *stack))
             .map(|stack| async move {
                 let started = Instant::now();
                 (started, prepare_target(self.session, self.plan, self.approval, stack, code_keys).await)
@@ -113,7 +122,7 @@ impl<'a> Run<'a> {
             .collect()
             .await;
         let mut reviewed = Vec::new();
-        for (stack, (started, planned)) in stacks.iter().zip(plans) {
+        for ((stack, phase), (started, planned)) in stacks.iter().zip(plans) {
             let entry = match planned {
                 Ok(planned) => self.gate(planned, started, phase).await?,
                 Err(error) => {
