@@ -6,7 +6,7 @@
 
 use crate::plan::{self, RegionSelection};
 use crate::review::{self, Params, StackReview};
-use crate::session::{Session, load_config};
+use crate::session::{Purpose, Session, load_config};
 use crate::stack::{self, ChangeSetSettings, StackState, deployed};
 use anyhow::{Context, Result, bail};
 use futures::stream::{self, StreamExt};
@@ -58,7 +58,7 @@ async fn review_stack(session: &Session, stack: &Stack) -> Result<StackReview> {
     if let Some(blocker) = state.blocker(&stack.name, &stack.region) {
         return against_deployed(&cfn, stack, &code_keys, &blocker).await;
     }
-    let target = match session.target(stack, &code_keys, ChangeSetSettings::default()).await {
+    let target = match session.target(stack, &code_keys, ChangeSetSettings::default(), Purpose::Review).await {
         Ok(target) => target,
         Err(error) if state.needs_create() => return new_stack(stack, &format!("{error:#}")),
         Err(error) => return against_deployed(&cfn, stack, &code_keys, &format!("{error:#}")).await,
@@ -108,7 +108,7 @@ async fn against_deployed(
         &deployed.parameters,
         &new_params,
     );
-    review.notes.retain(|n| !n.starts_with("offline:"));
+    review.notes.retain(|note| note != review::OFFLINE_NOTE);
     review.notes.push(format!(
         "no change set could be created ({why}); reviewed against the deployed template (GetTemplate) with the \
          deployed parameter values, replacements predicted from the AWS resource schemas"

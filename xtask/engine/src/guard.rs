@@ -24,6 +24,8 @@ pub struct PendingChangeSet {
     pub stack: String,
     /// Its name, or its ARN once CloudFormation answered.
     pub change_set: String,
+    /// CloudFormation answered its creation (else the request may still be on its way).
+    pub answered: bool,
     /// A `CREATE` change set, which made a `REVIEW_IN_PROGRESS` stack.
     pub creates_stack: bool,
     /// Created by this run (else adopted: someone else's, never deleted here).
@@ -67,6 +69,7 @@ impl Guard {
             region: region.into(),
             stack: stack.into(),
             change_set: change_set.into(),
+            answered: false,
             creates_stack,
             owned: true,
         })
@@ -79,6 +82,7 @@ impl Guard {
             region: region.into(),
             stack: stack.into(),
             change_set: arn.into(),
+            answered: true,
             creates_stack: false,
             owned: false,
         })
@@ -97,6 +101,7 @@ impl Guard {
     pub fn identify(&self, ticket: Ticket, arn: &str) {
         if let Some(pending) = self.ledger().pending.get_mut(&ticket.0) {
             pending.change_set = arn.to_owned();
+            pending.answered = true;
         }
     }
 
@@ -145,7 +150,7 @@ impl Guard {
                 continue;
             }
             let cfn = aws.cloudformation(&change_set.region);
-            if !change_set.change_set.starts_with("arn:") {
+            if !change_set.answered {
                 // Its creation was never answered: the request may still be on its way, so give
                 // it a moment to land before looking it up by name.
                 tokio::time::sleep(UNANSWERED_GRACE).await;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// How long a replica may take to become ACTIVE (adding one to a large table takes hours; the
 /// deployer waits a bounded time and says what to do).
-const REPLICA_TIMEOUT: Duration = Duration::from_secs(1800);
+pub const REPLICA_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// One packaged function zip.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +102,15 @@ pub async fn upload_template(
     Ok(format!("https://{}.s3.{region}.amazonaws.com/{key}", bucket.name))
 }
 
-/// The stream ARN of `table`'s replica in `region`, once that replica is ACTIVE.
-pub async fn replica_stream_arn(aws: &Aws, region: &str, table: &str, home: &str) -> Result<String> {
+/// The stream ARN of `table`'s replica in `region`, once that replica is ACTIVE (waiting up to
+/// `patience`).
+pub async fn replica_stream_arn(
+    aws: &Aws,
+    region: &str,
+    table: &str,
+    home: &str,
+    patience: Duration,
+) -> Result<String> {
     let dynamodb = aws.dynamodb(region);
     let started = Instant::now();
     let mut waits = Backoff::REPLICA.waits();
@@ -122,8 +129,9 @@ pub async fn replica_stream_arn(aws: &Aws, region: &str, table: &str, home: &str
                 format!("{table} in {region} has no stream; the data stack enables NEW_AND_OLD_IMAGES, deploy it")
             });
         }
-        if started.elapsed() > REPLICA_TIMEOUT {
-            bail!("the {table} replica in {region} is not ACTIVE after {REPLICA_TIMEOUT:?}; deploy again later");
+        if started.elapsed() >= patience {
+            let status = description.table_status().map(|s| s.as_str()).unwrap_or("not ACTIVE");
+            bail!("the {table} replica in {region} is {status} after {patience:?}; deploy again once it is ACTIVE");
         }
         waits.sleep().await;
     }

@@ -117,8 +117,16 @@ impl Session {
     }
 
     /// A deployable target for `stack`: parameters resolved (`code_keys` maps each code-key
-    /// parameter to its S3 key), big templates uploaded.
-    pub async fn target(&self, stack: &Stack, code_keys: &Params, settings: ChangeSetSettings) -> Result<StackTarget> {
+    /// parameter to its S3 key), big templates uploaded. For a review, a replica that is not
+    /// `ACTIVE` yet is an error at once (the review then compares with the deployed template)
+    /// rather than a wait of up to half an hour.
+    pub async fn target(
+        &self,
+        stack: &Stack,
+        code_keys: &Params,
+        settings: ChangeSetSettings,
+        purpose: Purpose,
+    ) -> Result<StackTarget> {
         let mut parameters = Params::new();
         if stack.part == StackPart::Region {
             parameters.insert(ASSETS_BUCKET_PARAMETER.into(), self.assets_bucket(&stack.region).name);
@@ -126,14 +134,15 @@ impl Session {
             let used = code_keys.iter().filter(|(name, _)| declared.contains_key(*name));
             parameters.extend(used.map(|(name, key)| (name.clone(), key.clone())));
             let table = event_log_table_name(&self.config.app);
-            let arn = params::replica_stream_arn(&self.aws, &stack.region, &table, &self.config.home).await?;
+            let patience = match purpose {
+                Purpose::Deploy => params::REPLICA_TIMEOUT,
+                Purpose::Review => std::time::Duration::ZERO,
+            };
+            let arn = params::replica_stream_arn(&self.aws, &stack.region, &table, &self.config.home, patience).await?;
             parameters.insert(EVENT_LOG_STREAM_PARAMETER.into(), arn);
         }
         if stack.part == StackPart::Dns {
             parameters.extend(crate::dns::parameters(&self.aws, &self.config).await?);
-        }
-        if stack.part == StackPart::Dns {
-            parameters.extend(super::dns::parameters(&self.aws, &self.config).await?);
         }
         let template_url = if stack.body.len() > MAX_TEMPLATE_BODY_BYTES {
             let bucket = self.assets_bucket(&stack.region);
@@ -151,6 +160,15 @@ impl Session {
             settings,
         })
     }
+}
+
+/// What a stack target is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A change set to execute: wait for what it needs.
+    Deploy,
+    /// A change set only to review: wait for nothing.
+    Review,
 }
 
 /// moto runs an event source mapping on a table stream by invoking the function (which it

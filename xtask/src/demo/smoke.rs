@@ -62,7 +62,8 @@ pub async fn run(session: &Session, region: &str, other: &str) -> Result<RegionS
     aggregates.insert(foreign.aggregate()?.1.to_owned());
     store.append(vec![store.append_put(&foreign)?]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
-    let stream_arn = engine::params::replica_stream_arn(&session.aws, region, store.table(), region).await?;
+    let patience = engine::params::REPLICA_TIMEOUT;
+    let stream_arn = engine::params::replica_stream_arn(&session.aws, region, store.table(), region, patience).await?;
     let mut event = publisher::replay::table_stream_event(&session.aws.dynamodb_streams(region), &stream_arn).await?;
     publisher::replay::retain_aggregates(&mut event, &aggregates);
     let publisher = publisher_for(session, region, origin).await?;

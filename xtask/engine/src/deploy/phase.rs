@@ -10,7 +10,7 @@ use crate::plan::Plan;
 use crate::recovery::{FailedStack, Recovery, recover_failed_creation};
 use crate::review::{self, Params};
 use crate::rollback;
-use crate::session::Session;
+use crate::session::{Purpose, Session};
 use crate::stack::{self, ChangeSetSettings, Planned, StackState};
 use anyhow::{Context, Result, bail};
 use aws_sdk_cloudformation::types::ChangeSetType;
@@ -391,7 +391,7 @@ pub async fn prepare_target(
             settings.rollback = triggers;
         }
     }
-    let target = session.target(stack, code_keys, settings).await?;
+    let target = session.target(stack, code_keys, settings, Purpose::Deploy).await?;
     stack::plan(&cfn, &session.guard, target, &state).await
 }
 

@@ -13,6 +13,10 @@ use super::{danger, predict};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// The note of a review made without a change set.
+pub const OFFLINE_NOTE: &str =
+    "offline: no change set was created; every change is predicted from the templates and the AWS resource schemas";
+
 /// Reviews one stack. `cfn` is the change set's resource changes (`None`: offline, no change
 /// set); `old_template` the deployed template (`None`: the stack does not exist yet); the
 /// parameter maps the deployed and new values (empty when unknown).
@@ -29,11 +33,7 @@ pub fn review(
     let mut notes = Vec::new();
     let changes = match cfn {
         None => {
-            notes.push(
-                "offline: no change set was created; every change is predicted from the templates and the AWS \
-                 resource schemas"
-                    .to_string(),
-            );
+            notes.push(OFFLINE_NOTE.to_string());
             predict(old_template, new_template, old_params, new_params)
         }
         Some(reported) => {

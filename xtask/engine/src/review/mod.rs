@@ -23,7 +23,7 @@ mod traffic;
 mod weakening;
 
 pub use diff::predict;
-pub use merge::review;
+pub use merge::{OFFLINE_NOTE, review};
 pub use model::{Action, CfnChange, CfnDetail, Danger, Params, Replacement, ResourceChange, StackReview};
 
 /// `diff`'s exit code: 1 when a stack could not be reviewed, 3 when any change is dangerous
