@@ -1,6 +1,10 @@
 //! `cargo xtask bench synth`: in-process synthesis time and output size for 3, 12 and 30 regions.
 //! `cargo xtask bench deploy`: deployment wall time against a fresh local emulator, one region
 //! against four, and the time to diff an unchanged three-region app.
+//! `cargo xtask bench init`: every function's cold start against a hello-world Lambda ([`init`]).
+
+mod init;
+mod probes;
 
 use anyhow::{Context, Result};
 use stacks::AppConfig;
@@ -19,6 +23,21 @@ pub enum BenchCommand {
     /// Deploy 1 and 4 regions from scratch, and diff an unchanged 3-region app, each against a
     /// fresh local emulator.
     Deploy,
+    /// Cold starts: build every function and a hello-world `lambda_runtime` binary (release,
+    /// this machine), host each through the local Runtime API, and time process start to the
+    /// first `/next` and to the answer of a first event against a fresh emulator.
+    Init {
+        /// Cold starts per function (at least 7; more on a busy machine).
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+        /// Use the binaries already in target/release instead of building them.
+        #[arg(long)]
+        no_build: bool,
+        /// Measure the binaries in this directory (each function's and `hello-world`, e.g. a
+        /// copy of an earlier build) instead of building; implies --no-build.
+        #[arg(long)]
+        binaries: Option<std::path::PathBuf>,
+    },
 }
 
 impl BenchCommand {
@@ -27,6 +46,7 @@ impl BenchCommand {
         match self {
             BenchCommand::Synth { iterations } => bench_synth(*iterations),
             BenchCommand::Deploy => crate::runtime()?.block_on(bench_deploy()),
+            BenchCommand::Init { runs, no_build, binaries } => init::run(*runs, !no_build, binaries.clone()),
         }
     }
 }

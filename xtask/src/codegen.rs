@@ -3,6 +3,7 @@
 //! in `.venv`. A test fails when the committed file is out of date.
 
 use anyhow::{Context, Result, bail};
+use engine::emulator::workspace_root;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -39,12 +40,6 @@ impl CodegenArgs {
         println!("{DATA_FILE}: updated ({} bytes)", generated.len());
         Ok(())
     }
-}
-
-/// The workspace root (xtask's parent), so codegen works from any directory.
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 /// `.venv/lib/python3.*/site-packages/cfnlint`, installed by `.ci/setup`.

@@ -4,6 +4,7 @@
 //! The same source gives the same zip, so a deploy uploads only what changed.
 
 use anyhow::{Context, Result, bail};
+use engine::emulator::workspace_root;
 use sha2::{Digest, Sha256};
 use stacks::app::FunctionKind;
 use stacks::config::Architecture;
@@ -115,11 +116,6 @@ impl PackageArgs {
         println!("S3 keys: {}", zips.iter().map(|z| z.key.as_str()).collect::<Vec<_>>().join(", "));
         Ok(())
     }
-}
-
-/// The workspace root (xtask lives one level below it).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Packages every function for the config's architecture, as the zips a deployment uploads.

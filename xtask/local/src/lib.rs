@@ -1,0 +1,25 @@
+//! The kit's local Lambda runtime: runs the real function binaries, built for this machine, as
+//! separate processes that speak the Lambda Runtime API to a host on loopback, the way Lambda
+//! runs a custom runtime (`provided.al2023`), with no Docker and no AWS account.
+//!
+//! - [`runtime_api`]: the Runtime API of one execution environment (hyper on 127.0.0.1).
+//! - [`Host`]: functions by name, their environments (started on demand up to each function's
+//!   concurrency, reused while warm, stopped on a crash or a timeout), and [`Host::invoke`].
+//! - [`events`]: time-stamped hooks (process start, first `/next`, each invocation, log lines,
+//!   exit) for benchmarks and reports.
+//!
+//! Each environment gets its own Runtime API port and a clean process environment: Lambda's
+//! defined variables, the function's own, and the emulator's endpoint with dummy credentials
+//! ([`AwsAccess::emulator`]); nothing is inherited from the host.
+
+mod environment;
+pub mod events;
+mod host;
+mod process;
+pub mod runtime_api;
+mod spec;
+
+pub use environment::{ColdStart, InitFailure};
+pub use host::{Host, HostError, HostSettings, Invocation, InvokeError, Timings, UnknownFunction};
+pub use runtime_api::FunctionError;
+pub use spec::{AwsAccess, DEFAULT_ACCOUNT, FunctionSpec};
