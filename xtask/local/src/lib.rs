@@ -8,16 +8,31 @@
 //! - [`events`]: time-stamped hooks (process start, first `/next`, each invocation, log lines,
 //!   exit) for benchmarks and reports.
 //!
+//! - [`mapping`]: event source mappings on DynamoDB Streams and Kinesis, emulated from their
+//!   deployed or synthesized configuration, invoking functions through an [`mapping::Invoker`]
+//!   (the host is one).
+//! - [`replication`]: global-table replication between the regions' tables, through their
+//!   streams, last writer wins, with a lag.
+//! - [`outage`]: regions taken down now or at a time, watched by every engine.
+//! - [`streams`]: shard listing and reading shared by the engines; [`clients`]: SDK clients per
+//!   region from one base configuration.
+//!
 //! Each environment gets its own Runtime API port and a clean process environment: Lambda's
 //! defined variables, the function's own, and the emulator's endpoint with dummy credentials
 //! ([`AwsAccess::emulator`]); nothing is inherited from the host.
 
+mod attributes;
+pub mod clients;
 mod environment;
 pub mod events;
 mod host;
+pub mod mapping;
+pub mod outage;
 mod process;
+pub mod replication;
 pub mod runtime_api;
 mod spec;
+pub mod streams;
 
 pub use environment::{ColdStart, InitFailure};
 pub use host::{Host, HostError, HostSettings, Invocation, InvokeError, Timings, UnknownFunction};

@@ -1,0 +1,58 @@
+//! SDK clients per region, made from one base configuration (credentials, endpoint, retries,
+//! HTTP client) that the caller builds: the deployer's loopback-aware configuration in the CLI,
+//! the test harness's in tests. Only the region changes between clients.
+
+use aws_config::{Region, SdkConfig};
+
+/// Makes a client of any service for any region from one base configuration.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    base: SdkConfig,
+}
+
+impl Clients {
+    /// Clients from `base` (its region is replaced per client).
+    pub fn new(base: SdkConfig) -> Clients {
+        Clients { base }
+    }
+
+    fn config(&self, region: &str) -> SdkConfig {
+        self.base.to_builder().region(Region::new(region.to_owned())).build()
+    }
+
+    /// DynamoDB in `region`.
+    pub fn dynamodb(&self, region: &str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config(region))
+    }
+
+    /// DynamoDB Streams in `region`.
+    pub fn streams(&self, region: &str) -> aws_sdk_dynamodbstreams::Client {
+        aws_sdk_dynamodbstreams::Client::new(&self.config(region))
+    }
+
+    /// Kinesis in `region`.
+    pub fn kinesis(&self, region: &str) -> aws_sdk_kinesis::Client {
+        aws_sdk_kinesis::Client::new(&self.config(region))
+    }
+
+    /// Lambda (control plane: mapping configurations) in `region`.
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.config(region))
+    }
+
+    /// SQS in `region`.
+    pub fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config(region))
+    }
+
+    /// SNS in `region`.
+    pub fn sns(&self, region: &str) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.config(region))
+    }
+
+    /// S3 in `region`, path-style (an emulator has no per-bucket host names; AWS accepts it too).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.config(region)).force_path_style(true).build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}

@@ -1,0 +1,370 @@
+//! One region's replica of one global table: it reads its own table's stream (every shard,
+//! parents first), tells its local writes from the writes it applied for other regions (which
+//! carry no marker: 2019.11.21 global tables add no `aws:rep:*` attributes, DynamoDB developer
+//! guide, "Upgrading global tables"), sends each local write to every other replica, and applies
+//! the writes it receives once their lag has passed, by last writer wins ([`super::stamp`]).
+
+use super::stamp::{Stamp, Verdict, judge};
+use super::{Replicated, ReplicationEventKind, Shared};
+use crate::attributes::{StreamImage, canonical, table_item};
+use crate::streams::{RecordBody, ShardCursor, StartAt, Stream, order};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodbstreams::types::AttributeValue as StreamValue;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// A write one replica sends the others.
+#[derive(Debug, Clone)]
+pub(super) struct Incoming {
+    pub(super) origin: String,
+    pub(super) key: String,
+    pub(super) keys: StreamImage,
+    /// The new item; `None` for a delete.
+    pub(super) image: Option<StreamImage>,
+    pub(super) stamp: Stamp,
+    /// The version the write replaced in its own region.
+    pub(super) replaced: Option<Stamp>,
+    pub(super) seen: Instant,
+    pub(super) due: tokio::time::Instant,
+}
+
+/// The version a replica holds for a key.
+#[derive(Debug, Clone)]
+struct Version {
+    stamp: Stamp,
+    image: Option<StreamImage>,
+}
+
+pub(super) struct Replica {
+    pub(super) shared: Arc<Shared>,
+    pub(super) table: String,
+    pub(super) region: String,
+    pub(super) dynamodb: aws_sdk_dynamodb::Client,
+    pub(super) stream: Stream,
+    pub(super) inbox: mpsc::UnboundedReceiver<Incoming>,
+    pub(super) peers: Vec<(String, mpsc::UnboundedSender<Incoming>)>,
+    cursors: BTreeMap<String, ShardCursor>,
+    started: BTreeSet<String>,
+    finished: BTreeSet<String>,
+    listed_at: Option<Instant>,
+    versions: HashMap<String, Version>,
+    /// Writes this replica applied and has not yet seen on its stream: (image, stamp).
+    expected: HashMap<String, VecDeque<(Option<String>, Stamp)>>,
+    waiting: VecDeque<Incoming>,
+}
+
+const CONDITION_RETRIES: usize = 3;
+
+impl Replica {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        table: String,
+        region: String,
+        dynamodb: aws_sdk_dynamodb::Client,
+        stream: Stream,
+        inbox: mpsc::UnboundedReceiver<Incoming>,
+    ) -> Replica {
+        Replica {
+            shared,
+            table,
+            region,
+            dynamodb,
+            stream,
+            inbox,
+            peers: Vec::new(),
+            cursors: BTreeMap::new(),
+            started: BTreeSet::new(),
+            finished: BTreeSet::new(),
+            listed_at: None,
+            versions: HashMap::new(),
+            expected: HashMap::new(),
+            waiting: VecDeque::new(),
+        }
+    }
+
+    /// Works until the region goes down (or the task is aborted).
+    pub(super) async fn run(mut self) {
+        let outages = self.shared.outages.clone();
+        let region = self.region.clone();
+        tokio::select! {
+            () = self.work() => {}
+            () = outages.wait_down(&region) => {}
+        }
+    }
+
+    async fn work(&mut self) {
+        loop {
+            self.read_stream().await;
+            self.apply_due().await;
+            let wake = self.waiting.front().map(|w| w.due);
+            let poll = tokio::time::sleep(self.shared.settings.poll);
+            tokio::select! {
+                () = poll => {}
+                Some(incoming) = self.inbox.recv() => self.waiting.push_back(incoming),
+                () = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
+            }
+            while let Ok(incoming) = self.inbox.try_recv() {
+                self.waiting.push_back(incoming);
+            }
+        }
+    }
+
+    /// Reads every new record of the table's stream.
+    async fn read_stream(&mut self) {
+        let relist = self.listed_at.is_none_or(|at| at.elapsed() >= self.shared.settings.shard_discovery);
+        if relist {
+            self.listed_at = Some(Instant::now());
+            match self.stream.shards().await {
+                Ok(listed) => {
+                    for shard in order::ready(&listed, &self.started, &self.finished) {
+                        let cursor = ShardCursor::new(self.stream.clone(), shard.id.clone(), StartAt::TrimHorizon);
+                        self.started.insert(shard.id.clone());
+                        self.cursors.insert(shard.id.clone(), cursor);
+                    }
+                }
+                Err(error) => {
+                    self.shared.emit(&self.table, &self.region, "", ReplicationEventKind::Error(error.to_string()))
+                }
+            }
+        }
+        let shards: Vec<String> = self.cursors.keys().cloned().collect();
+        for shard in shards {
+            while let Some(cursor) = self.cursors.get_mut(&shard) {
+                let records = match cursor.read(1_000).await {
+                    Ok(records) => records,
+                    Err(error) => {
+                        self.shared.emit(&self.table, &self.region, "", ReplicationEventKind::Error(error.to_string()));
+                        break;
+                    }
+                };
+                let finished = cursor.is_finished();
+                let empty = records.is_empty();
+                for record in records {
+                    if let RecordBody::DynamoDb(record) = record.body {
+                        self.observe(&record);
+                    }
+                }
+                if finished {
+                    self.cursors.remove(&shard);
+                    self.finished.insert(shard.clone());
+                }
+                if empty || finished {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// One record of this replica's stream: a write it applied, or a local write to send out.
+    fn observe(&mut self, record: &aws_sdk_dynamodbstreams::types::Record) {
+        let Some(change) = &record.dynamodb else { return };
+        let Some(keys) = change.keys.clone() else { return };
+        let key = canonical(&keys);
+        let image =
+            change.new_image.clone().filter(|_| record.event_name.as_ref().is_none_or(|n| n.as_str() != "REMOVE"));
+        let shape = image.as_ref().map(canonical);
+        if let Some(expected) = self.expected.get_mut(&key) {
+            if let Some(position) = expected.iter().position(|(written, _)| *written == shape) {
+                let (_, stamp) = expected.remove(position).unwrap_or((None, Stamp::now(&self.region)));
+                if expected.is_empty() {
+                    self.expected.remove(&key);
+                }
+                self.versions.insert(key, Version { stamp, image });
+                return;
+            }
+        }
+        let stamp = Stamp::now(&self.region);
+        let replaced = self.versions.get(&key).map(|v| v.stamp.clone());
+        self.versions.insert(key.clone(), Version { stamp: stamp.clone(), image: image.clone() });
+        Replicated::add(&self.shared.stats.local_writes, 1);
+        let seen = Instant::now();
+        let due = tokio::time::Instant::now() + self.shared.settings.lag;
+        for (peer, sender) in &self.peers {
+            let incoming = Incoming {
+                origin: self.region.clone(),
+                key: key.clone(),
+                keys: keys.clone(),
+                image: image.clone(),
+                stamp: stamp.clone(),
+                replaced: replaced.clone(),
+                seen,
+                due,
+            };
+            // A peer whose region is down has stopped listening: nothing replicates to it.
+            if sender.send(incoming).is_err() {
+                self.shared.emit(&self.table, &self.region, peer, ReplicationEventKind::DroppedByOutage);
+            }
+        }
+    }
+
+    /// Applies every received write whose lag has passed.
+    async fn apply_due(&mut self) {
+        let now = tokio::time::Instant::now();
+        while self.waiting.front().is_some_and(|w| w.due <= now) {
+            let Some(incoming) = self.waiting.pop_front() else { break };
+            if self.shared.outages.is_down(&incoming.origin) {
+                Replicated::add(&self.shared.stats.dropped_by_outage, 1);
+                self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::DroppedByOutage);
+                continue;
+            }
+            self.apply(incoming).await;
+        }
+    }
+
+    async fn apply(&mut self, incoming: Incoming) {
+        for _ in 0..CONDITION_RETRIES {
+            let held = self.versions.get(&incoming.key).cloned();
+            let conflict = match judge(&incoming.stamp, incoming.replaced.as_ref(), held.as_ref().map(|h| &h.stamp)) {
+                Verdict::Superseded => {
+                    Replicated::add(&self.shared.stats.superseded, 1);
+                    self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::Superseded);
+                    return;
+                }
+                // Counted once, where the overwritten write was local: the loser's region.
+                Verdict::Apply { conflict } => conflict && held.as_ref().is_some_and(|h| h.stamp.region == self.region),
+            };
+            let unchanged = held
+                .as_ref()
+                .is_some_and(|h| h.image.as_ref().map(canonical) == incoming.image.as_ref().map(canonical));
+            if unchanged {
+                // Same content: DynamoDB writes no stream record for a write that changes nothing.
+                self.versions.insert(
+                    incoming.key.clone(),
+                    Version { stamp: incoming.stamp.clone(), image: incoming.image.clone() },
+                );
+                self.applied(&incoming, false);
+                return;
+            }
+            match self.write(&incoming, held.as_ref()).await {
+                Ok(()) => {
+                    let shape = incoming.image.as_ref().map(canonical);
+                    self.expected.entry(incoming.key.clone()).or_default().push_back((shape, incoming.stamp.clone()));
+                    self.versions.insert(
+                        incoming.key.clone(),
+                        Version { stamp: incoming.stamp.clone(), image: incoming.image.clone() },
+                    );
+                    self.applied(&incoming, conflict);
+                    return;
+                }
+                Err(WriteError::Changed) => self.read_stream().await,
+                Err(WriteError::Failed(message)) => {
+                    self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::Error(message));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn applied(&self, incoming: &Incoming, conflict: bool) {
+        let stats = &self.shared.stats;
+        Replicated::add(&stats.applied, 1);
+        if conflict {
+            Replicated::add(&stats.conflicts, 1);
+        }
+        let latency = incoming.seen.elapsed();
+        stats.record_pair(&incoming.origin, &self.region, latency);
+        self.shared.emit(
+            &self.table,
+            &incoming.origin,
+            &self.region,
+            ReplicationEventKind::Applied { latency, conflict },
+        );
+    }
+
+    /// Puts or deletes the item, on condition that the replica still holds `held`.
+    async fn write(&self, incoming: &Incoming, held: Option<&Version>) -> Result<(), WriteError> {
+        let condition = Condition::holding(&incoming.keys, held.and_then(|h| h.image.as_ref()));
+        match &incoming.image {
+            Some(image) => {
+                let request = self.dynamodb.put_item().table_name(&self.table).set_item(Some(table_item(image)));
+                match condition.apply_put(request).send().await {
+                    Ok(_) => Ok(()),
+                    Err(error)
+                        if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        Err(WriteError::Changed)
+                    }
+                    Err(error) => Err(WriteError::failed(&error)),
+                }
+            }
+            None => {
+                let request =
+                    self.dynamodb.delete_item().table_name(&self.table).set_key(Some(table_item(&incoming.keys)));
+                match condition.apply_delete(request).send().await {
+                    Ok(_) => Ok(()),
+                    Err(error)
+                        if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        Err(WriteError::Changed)
+                    }
+                    Err(error) => Err(WriteError::failed(&error)),
+                }
+            }
+        }
+    }
+}
+
+enum WriteError {
+    /// The item is not what the replica last saw: read the stream and judge again.
+    Changed,
+    Failed(String),
+}
+
+impl WriteError {
+    fn failed(error: &dyn std::error::Error) -> WriteError {
+        WriteError::Failed(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+    }
+}
+
+/// "The item is still the version last seen": absent, or its scalar attributes unchanged.
+struct Condition {
+    expression: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Condition {
+    fn holding(keys: &StreamImage, held: Option<&StreamImage>) -> Condition {
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let Some(held) = held else {
+            let key = keys.keys().min().cloned().unwrap_or_default();
+            names.insert("#k".to_owned(), key);
+            return Condition { expression: "attribute_not_exists(#k)".into(), names, values };
+        };
+        let mut clauses = Vec::new();
+        let scalars =
+            held.iter().filter(|(_, v)| matches!(v, StreamValue::S(_) | StreamValue::N(_) | StreamValue::Bool(_)));
+        for (index, (name, value)) in scalars.enumerate() {
+            names.insert(format!("#a{index}"), name.clone());
+            let single: StreamImage = [(name.clone(), value.clone())].into();
+            values.extend(table_item(&single).into_values().map(|v| (format!(":v{index}"), v)));
+            clauses.push(format!("#a{index} = :v{index}"));
+        }
+        Condition { expression: clauses.join(" AND "), names, values }
+    }
+
+    fn apply_put(
+        self,
+        request: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        if self.expression.is_empty() {
+            return request;
+        }
+        let request = request.condition_expression(self.expression).set_expression_attribute_names(Some(self.names));
+        if self.values.is_empty() { request } else { request.set_expression_attribute_values(Some(self.values)) }
+    }
+
+    fn apply_delete(
+        self,
+        request: aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder,
+    ) -> aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder {
+        if self.expression.is_empty() {
+            return request;
+        }
+        let request = request.condition_expression(self.expression).set_expression_attribute_names(Some(self.names));
+        if self.values.is_empty() { request } else { request.set_expression_attribute_values(Some(self.values)) }
+    }
+}
