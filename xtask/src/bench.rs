@@ -88,40 +88,56 @@ fn synth_once(text: &str) -> Result<(usize, usize)> {
     Ok((bytes, assembly.stacks.len()))
 }
 
-/// One measured emulator run: deploy `regions` from scratch, optionally diff afterwards.
-async fn deploy_once(regions: usize, diff: bool) -> Result<(Duration, Option<Duration>)> {
-    use crate::deploy::approval::{Approval, RequireApproval};
-    use crate::deploy::session::{RegionSelection, Session};
+/// One measured emulator run: deploy `regions` from scratch (waves and all), optionally diff
+/// afterwards. Returns the deploy's wall time, its phases, and the diff's time.
+async fn deploy_once(regions: usize, diff: bool) -> Result<Measured> {
+    use engine::approval::{Approval, RequireApproval};
+    use engine::plan::{DeployOptions, Plan, RegionSelection};
+    use engine::session::Session;
     let dir = std::env::temp_dir().join(format!("kit-bench-{}-{regions}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let emulator = crate::emulator::Emulator::start(None, &dir.join("moto.log"))?;
-    let args = crate::aws::AwsArgs {
-        config: "bench.toml".into(),
-        profile: None,
-        endpoint_url: Some(emulator.endpoint()),
-        local: false,
-        local_port: crate::aws::DEFAULT_LOCAL_PORT,
-    };
-    let aws = crate::aws::Aws::load(&args).await?;
+    let emulator = engine::emulator::Emulator::start(None, &dir.join("moto.log"))?;
+    let settings = engine::aws::AwsSettings { endpoint_url: Some(emulator.endpoint()), ..Default::default() };
+    let aws = engine::aws::Aws::load(&settings).await?;
     let config = AppConfig::from_toml("bench.toml", &sample_toml(regions))?;
-    let session = Session::new(aws, config, &RegionSelection { regions: Vec::new(), all: true }).await?;
-    let artifacts = crate::deploy::artifacts::empty_archives(&dir, "bench")?;
-    let approval = Approval::new(RequireApproval::Never, false);
+    let session = Session::new(aws, config).await?;
+    let options = DeployOptions { require_approval: RequireApproval::Never, ..DeployOptions::default() };
+    let selection = RegionSelection { regions: Vec::new(), all: true };
+    let plan = Plan::new(&session.config, &session.assembly, &selection, &options)?;
+    let artifacts = engine::artifacts::empty_archives(&dir, "bench")?;
+    let approval = Approval::new(plan.require_approval, plan.yes);
     let started = Instant::now();
-    let reports = crate::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
+    let report = engine::deploy::deploy(&session, &plan, &artifacts, &approval).await?;
     let deployed = started.elapsed();
-    if let Some(failed) = reports.iter().find(|r| r.failed()) {
-        anyhow::bail!("{} failed during the benchmark: {}", failed.stack, failed.result);
+    if let Some(failed) = report.unsuccessful().first() {
+        anyhow::bail!("{} failed during the benchmark: {:?}", failed.stack, failed.outcome);
     }
     let diffed = if diff {
         let started = Instant::now();
-        let reviews = crate::diff::review_stacks(&session, 8).await?;
-        anyhow::ensure!(crate::review::exit_code(&reviews) == 0, "the unchanged app shows changes");
+        let reviews = engine::diff::review_stacks(&session, &plan.regions, 8).await?;
+        anyhow::ensure!(engine::review::exit_code(&reviews) == 0, "the unchanged app shows changes");
         Some(started.elapsed())
     } else {
         None
     };
-    Ok((deployed, diffed))
+    let mut phases: Vec<(String, Duration)> = report
+        .phases
+        .iter()
+        .map(|p| {
+            let stacks = if p.stacks == 1 { "1 stack".to_owned() } else { format!("{} stacks", p.stacks) };
+            (format!("{} executed ({stacks})", p.label), p.elapsed)
+        })
+        .collect();
+    let executing: Duration = report.phases.iter().map(|p| p.elapsed).sum();
+    phases.insert(0, ("reviews, uploads and checks".to_owned(), deployed.saturating_sub(executing)));
+    Ok(Measured { deployed, phases, diffed })
+}
+
+/// What one run measured.
+struct Measured {
+    deployed: Duration,
+    phases: Vec<(String, Duration)>,
+    diffed: Option<Duration>,
 }
 
 /// Runs each measurement `RUNS` times on fresh emulators and reports the median.
@@ -133,18 +149,32 @@ async fn bench_deploy() -> Result<()> {
     };
     let (mut one, mut four, mut diff) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        one.push(deploy_once(1, false).await?.0);
-        four.push(deploy_once(4, false).await?.0);
-        diff.push(deploy_once(3, true).await?.1.unwrap_or_default());
+        one.push(deploy_once(1, false).await?);
+        four.push(deploy_once(4, false).await?);
+        diff.push(deploy_once(3, true).await?.diffed.unwrap_or_default());
     }
-    let (one, four, diff) = (median(one), median(four), median(diff));
+    let four_phases: Vec<(String, Duration)> = four[0]
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| {
+            (label.clone(), median(four.iter().filter_map(|m| m.phases.get(i).map(|p| p.1)).collect()))
+        })
+        .collect();
+    let one = median(one.iter().map(|m| m.deployed).collect());
+    let four = median(four.iter().map(|m| m.deployed).collect());
+    let diff = median(diff);
     println!(
-        "\ndeploy benchmark (median of {RUNS}; fresh moto server per run; empty function archives; concurrency 4)"
+        "\ndeploy benchmark (median of {RUNS}; fresh moto server per run; empty function archives; concurrency 4; \
+         the home region's stack alone first, then the others)"
     );
-    println!("{:<40}  {:>9}", "run", "seconds");
-    println!("{:<40}  {:>9.2}", "deploy --all, 1 region (3 stacks)", one.as_secs_f64());
-    println!("{:<40}  {:>9.2}", "deploy --all, 4 regions (9 stacks)", four.as_secs_f64());
-    println!("{:<40}  {:>9.2}", "4 regions / 1 region", four.as_secs_f64() / one.as_secs_f64());
-    println!("{:<40}  {:>9.2}", "diff --all, unchanged 3-region app", diff.as_secs_f64());
+    println!("{:<44}  {:>9}", "run", "seconds");
+    println!("{:<44}  {:>9.2}", "deploy --all, 1 region (3 stacks)", one.as_secs_f64());
+    println!("{:<44}  {:>9.2}", "deploy --all, 4 regions (9 stacks)", four.as_secs_f64());
+    for (label, elapsed) in &four_phases {
+        println!("{:<44}  {:>9.2}", format!("  {label}"), elapsed.as_secs_f64());
+    }
+    println!("{:<44}  {:>9.2}", "4 regions / 1 region", four.as_secs_f64() / one.as_secs_f64());
+    println!("{:<44}  {:>9.2}", "diff --all, unchanged 3-region app", diff.as_secs_f64());
     Ok(())
 }

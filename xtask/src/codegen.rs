@@ -1,8 +1,9 @@
-//! `cargo xtask codegen`: regenerates `xtask/data/create-only-properties.json`, each AWS resource
+//! `cargo xtask codegen`: regenerates `xtask/engine/data/create-only-properties.json`, each AWS resource
 //! type's `createOnlyProperties`, from the resource provider schemas bundled with the pinned cfn-lint
 //! in `.venv`. A test fails when the committed file is out of date.
 
 use anyhow::{Context, Result, bail};
+use engine::emulator::workspace_root;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// The region whose schema index is used: the one with the most resource types.
 const SCHEMA_REGION: &str = "us-east-1";
 /// The generated file, relative to the workspace root.
-const DATA_FILE: &str = "xtask/data/create-only-properties.json";
+const DATA_FILE: &str = "xtask/engine/data/create-only-properties.json";
 
 /// Flags of `cargo xtask codegen`.
 #[derive(Debug, clap::Args)]
@@ -39,12 +40,6 @@ impl CodegenArgs {
         println!("{DATA_FILE}: updated ({} bytes)", generated.len());
         Ok(())
     }
-}
-
-/// The workspace root (xtask's parent), so codegen works from any directory.
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 /// `.venv/lib/python3.*/site-packages/cfnlint`, installed by `.ci/setup`.

@@ -1,9 +1,9 @@
 //! `cargo xtask local up | down | status`: the local AWS emulator (pinned moto server from the
 //! project venv) on 127.0.0.1, started in the background and stopped by the pid it recorded.
 
-use crate::aws::DEFAULT_LOCAL_PORT;
-use crate::emulator::{self, Emulator, MOTO_SERVER};
+use crate::options::DEFAULT_LOCAL_PORT;
 use anyhow::{Context, Result, bail};
+use engine::emulator::{self, Emulator, MOTO_SERVER};
 use std::fs;
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,6 @@
 //! `cargo xtask`: the operator CLI. This file only parses flags and dispatches; each subcommand
 //! is a module with a `run` on its parsed flags.
 
-mod aws;
 mod bench;
 mod bootstrap;
 mod codegen;
@@ -9,14 +8,11 @@ mod demo;
 mod deploy;
 mod destroy;
 mod diff;
-mod emulator;
 mod local;
+mod options;
 mod package;
-mod review;
 mod synth;
 mod test;
-#[cfg(test)]
-mod testing;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,15 +30,16 @@ enum Command {
     /// Write the CloudFormation template of every stack of every region, plus a CDK manifest.
     Synth(synth::SynthArgs),
     /// Show what a deploy would change (change sets created, reviewed and deleted). Exit 0: no
-    /// changes, 2: changes, 3: dangerous changes.
+    /// changes, 2: changes, 3: dangerous or refused changes, 1: a stack could not be reviewed.
     Diff(diff::DiffArgs),
     /// The whole kit locally, no AWS account: emulator, synth, deploy with review, smoke test.
     Demo(demo::DemoArgs),
-    /// Deploy through reviewed change sets: bootstrap, data (home region), region stacks.
+    /// Deploy through reviewed change sets: bootstrap and data (home region), the region stacks in
+    /// waves (the canary alone, then the others), the dns stack; or prepare / execute change sets.
     Deploy(deploy::DeployArgs),
     /// Deploy only the assets-bucket stacks.
     Bootstrap(bootstrap::BootstrapArgs),
-    /// Delete a region's stack (and, with --force-data, the data stack).
+    /// Delete a region's stack (and, with --force-data, the dns and data stacks).
     Destroy(destroy::DestroyArgs),
     /// Run the local AWS emulator (moto) on 127.0.0.1.
     #[command(subcommand)]

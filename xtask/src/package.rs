@@ -4,6 +4,7 @@
 //! The same source gives the same zip, so a deploy uploads only what changed.
 
 use anyhow::{Context, Result, bail};
+use engine::emulator::workspace_root;
 use sha2::{Digest, Sha256};
 use stacks::app::FunctionKind;
 use stacks::config::Architecture;
@@ -98,7 +99,7 @@ impl PackageArgs {
     pub fn run(&self) -> Result<()> {
         let arch = match self.arch {
             Some(arch) => arch,
-            None => crate::synth::load_config(&self.config)?.functions.architecture.into(),
+            None => engine::session::load_config(&self.config)?.functions.architecture.into(),
         };
         let zips = package(&workspace_root(), arch)?;
         println!("{:<16} {:>12} {:>9}  path", "function", "bytes", "MiB");
@@ -117,9 +118,10 @@ impl PackageArgs {
     }
 }
 
-/// The workspace root (xtask lives one level below it).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+/// Packages every function for the config's architecture, as the zips a deployment uploads.
+pub fn artifacts_for_deploy(config: &stacks::AppConfig) -> Result<Vec<engine::params::Artifact>> {
+    let built = package(&workspace_root(), config.functions.architecture.into())?;
+    Ok(built.into_iter().map(|zip| engine::params::Artifact { kind: zip.kind, path: zip.path, key: zip.key }).collect())
 }
 
 /// Builds every function for `arch` with cargo-lambda and writes the content-addressed zips.

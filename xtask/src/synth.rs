@@ -1,7 +1,8 @@
 //! `cargo xtask synth`: regions.toml → one template per stack and a cloud-assembly manifest.
 
 use anyhow::{Context, Result};
-use stacks::{AppConfig, Assembly};
+use engine::session::load_config;
+use stacks::Assembly;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -58,16 +59,6 @@ impl SynthArgs {
         );
         Ok(())
     }
-}
-
-/// Reads and validates a configuration file, printing its warnings.
-pub fn load_config(path: &Path) -> Result<AppConfig> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config = AppConfig::from_toml(&path.display().to_string(), &text)?;
-    for warning in &config.warnings {
-        eprintln!("warning: {warning}");
-    }
-    Ok(config)
 }
 
 /// Writes every template and `manifest.json` into `out`, removing templates of stacks that no

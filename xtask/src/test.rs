@@ -4,9 +4,10 @@
 //! directory with the AWS CDK CLI, starts the local AWS emulator on loopback, and runs the test
 //! suite last so its summary closes the output.
 
-use crate::emulator::Emulator;
-use crate::synth::{Format, load_config, write_assembly};
+use crate::synth::{Format, write_assembly};
 use anyhow::{Context, Result, bail};
+use engine::emulator::Emulator;
+use engine::session::load_config;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

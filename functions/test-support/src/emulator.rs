@@ -33,7 +33,7 @@ pub fn endpoint() -> &'static str {
 
 fn start() -> Result<Emulator, String> {
     if let Ok(endpoint) = std::env::var(ENDPOINT_VARIABLE) {
-        if !is_loopback(&endpoint) {
+        if !engine::aws::endpoint::is_loopback(&endpoint) {
             return Err(format!("{ENDPOINT_VARIABLE}={endpoint} is not on loopback; tests never call other hosts"));
         }
         return Ok(Emulator { endpoint: endpoint.trim_end_matches('/').to_owned(), _lifeline: None });
@@ -93,26 +93,4 @@ pub fn workspace_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
-}
-
-fn is_loopback(endpoint: &str) -> bool {
-    let rest = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://")).unwrap_or("");
-    let host = rest.split('/').next().unwrap_or("");
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback;
-
-    #[test]
-    fn only_loopback_endpoints_are_accepted() {
-        assert!(is_loopback("http://127.0.0.1:4566"));
-        assert!(is_loopback("http://localhost:5000/"));
-        assert!(is_loopback("http://[::1]:4566"));
-        assert!(!is_loopback("http://10.0.0.1:4566"));
-        assert!(!is_loopback("https://dynamodb.us-east-1.amazonaws.com"));
-        assert!(!is_loopback("http://127.0.0.1.example.com:80"));
-    }
 }

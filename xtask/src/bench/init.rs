@@ -5,9 +5,9 @@
 //! the first invocation, so work moved out of Init into the first request still shows).
 
 use super::probes::{Clients, HELLO_WORLD, Probe, REGION, probes};
-use crate::aws::{Aws, AwsArgs, DEFAULT_LOCAL_PORT};
-use crate::emulator::{Emulator, workspace_root};
 use anyhow::{Context, Result, bail};
+use engine::aws::{Aws, AwsSettings};
+use engine::emulator::{Emulator, workspace_root};
 use local::{AwsAccess, FunctionSpec, Host, HostSettings};
 use stacks::app::FunctionKind;
 use std::path::{Path, PathBuf};
@@ -85,14 +85,8 @@ async fn measure(root: &Path, binaries: &Path, runs: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let emulator = Emulator::start(None, &dir.join("moto.log"))?;
-    let args = AwsArgs {
-        config: "regions.toml".into(),
-        profile: None,
-        endpoint_url: Some(emulator.endpoint()),
-        local: false,
-        local_port: DEFAULT_LOCAL_PORT,
-    };
-    let aws = Aws::load(&args).await?;
+    let settings = AwsSettings { endpoint_url: Some(emulator.endpoint()), ..AwsSettings::default() };
+    let aws = Aws::load(&settings).await?;
     let clients = Clients {
         dynamodb: aws.dynamodb(REGION),
         kinesis: aws.kinesis(REGION),

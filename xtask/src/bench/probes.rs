@@ -5,6 +5,7 @@
 //! is a success, so a fast failure is never timed as a fast start.
 
 use anyhow::{Context, Result, ensure};
+use contract::env::{ApiEnvironment, AuditProjectorEnvironment, PublisherEnvironment, ViewProjectorEnvironment};
 use domain::envelope::DomainEventRef;
 use serde_json::{Value, json};
 use stacks::app::FunctionKind;
@@ -91,22 +92,35 @@ pub async fn probes(clients: &Clients) -> Result<Vec<Probe>> {
     let stream = create_stream(&clients.kinesis, 1).await;
     let bucket = create_bucket(&clients.s3).await;
     let conflicts = create_queue(&clients.sqs).await;
-    let app = ("APP_NAME", "bench".to_owned());
-    let variables = |kind: FunctionKind| -> Vec<(&str, String)> {
+    let app_name = "bench".to_owned();
+    // The names come from the functions' contract, as the region stack writes them.
+    let variables = |kind: FunctionKind| -> Vec<(&'static str, String)> {
         match kind {
-            FunctionKind::Api => vec![
-                app.clone(),
-                ("EVENT_LOG_TABLE", event_log.clone()),
-                ("EVENT_LOG_STREAM_ARN", event_log_stream.clone()),
-                ("IDEMPOTENCY_TABLE", idempotency.clone()),
-                ("READ_MODEL_TABLE", view.clone()),
-                ("DRILL_PARAMETER", "/bench/drill/us-east-1".to_owned()),
-            ],
-            FunctionKind::Publisher => {
-                vec![app.clone(), ("EVENT_STREAM_NAME", stream.clone()), ("CONFLICTS_QUEUE_URL", conflicts.clone())]
+            FunctionKind::Api => ApiEnvironment {
+                app_name: app_name.clone(),
+                event_log_table: event_log.clone(),
+                event_log_stream_arn: event_log_stream.clone(),
+                idempotency_table: idempotency.clone(),
+                drill_parameter: format!("/bench/drill/{REGION}"),
+                read_model_table: Some(view.clone()),
             }
-            FunctionKind::ProjectorAudit => vec![app.clone(), ("AUDIT_BUCKET", bucket.clone())],
-            FunctionKind::ProjectorView => vec![app.clone(), ("VIEW_TABLE", view.clone())],
+            .into_variables(),
+            FunctionKind::Publisher => PublisherEnvironment {
+                app_name: app_name.clone(),
+                event_stream_name: stream.clone(),
+                conflicts_queue_url: conflicts.clone(),
+                idempotency_table: idempotency.clone(),
+            }
+            .into_variables(),
+            FunctionKind::ProjectorAudit => {
+                AuditProjectorEnvironment { app_name: app_name.clone(), audit_bucket: bucket.clone() }.into_variables()
+            }
+            FunctionKind::ProjectorView => ViewProjectorEnvironment {
+                app_name: app_name.clone(),
+                view_table: view.clone(),
+                event_log_table: event_log.clone(),
+            }
+            .into_variables(),
         }
     };
     let mut probes = vec![Probe { name: HELLO_WORLD, kind: None, variables: BTreeMap::new() }];

@@ -4,11 +4,15 @@
 
 mod smoke;
 
-use crate::aws::{AwsArgs, DEFAULT_LOCAL_PORT};
-use crate::deploy::approval::{Approval, RequireApproval};
-use crate::deploy::session::{RegionSelection, Session};
+use crate::options::DEFAULT_LOCAL_PORT;
 use crate::synth::{Format, write_assembly};
 use anyhow::{Result, bail};
+use engine::approval::{Approval, RequireApproval};
+use engine::aws::AwsSettings;
+use engine::deploy::{deploy, print_summary};
+use engine::interrupt::{ctrl_c, guarded};
+use engine::plan::{DeployOptions, Plan, RegionSelection};
+use engine::session::Session;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -40,17 +44,17 @@ impl DemoArgs {
     }
 
     async fn demo(&self, started: Instant) -> Result<()> {
-        let aws_args = AwsArgs {
-            config: self.config.clone(),
-            profile: None,
-            endpoint_url: None,
-            local: true,
-            local_port: self.port,
-        };
-        let session = Session::open(&aws_args, &RegionSelection { regions: Vec::new(), all: true }).await?;
-        session.notes.iter().for_each(|note| println!("{note}"));
+        let settings =
+            AwsSettings { endpoint_url: Some(engine::emulator::endpoint(self.port)), ..AwsSettings::default() };
+        let loaded = Session::load(&self.config, &settings).await?;
+        let selection = RegionSelection { regions: Vec::new(), all: true };
+        let options =
+            DeployOptions { require_approval: RequireApproval::Dangerous, yes: true, ..DeployOptions::default() };
+        let plan = Plan::new(&loaded.config, &loaded.assembly, &selection, &options)?;
+        loaded.notes.iter().for_each(|note| println!("{note}"));
+        let session = loaded.connect().await?;
 
-        println!("\n== 2/5 synth ({} regions, home {})", session.regions.len(), session.config.home);
+        println!("\n== 2/5 synth ({} regions, home {})", plan.regions.len(), session.config.home);
         let written = write_assembly(&session.assembly, Path::new(DEMO_OUT), Format::Json)?;
         let bytes: usize = written.iter().sum();
         println!("{} templates, {bytes} bytes, in {DEMO_OUT}", session.assembly.stacks.len());
@@ -58,32 +62,32 @@ impl DemoArgs {
         println!("\n== 3/5 function zips");
         let artifacts = if self.empty_archives {
             println!("emulator: deploying empty archives (--empty-archives); moto stores code but never runs it");
-            crate::deploy::artifacts::empty_archives(Path::new(".local/empty-archives"), "demo")?
+            engine::artifacts::empty_archives(Path::new(".local/empty-archives"), "demo")?
         } else {
-            crate::deploy::artifacts::artifacts_for_deploy(&session.config)?
+            crate::package::artifacts_for_deploy(&session.config)?
         };
 
         println!("\n== 4/5 deploy --all (review printed, dangerous changes approved for the demo)");
         let deploy_started = Instant::now();
-        let approval = Approval::new(RequireApproval::Dangerous, true);
-        let reports = crate::deploy::deploy_regions(&session, &artifacts, &approval, 4).await?;
-        crate::deploy::print_summary(&reports, deploy_started.elapsed());
-        if let Some(failed) = reports.iter().find(|r| r.failed()) {
-            bail!("{} did not deploy: {}", failed.stack, failed.result);
+        let approval = Approval::new(plan.require_approval, plan.yes);
+        let report = guarded(&session, deploy(&session, &plan, &artifacts, &approval), ctrl_c()).await?;
+        print_summary(&report, deploy_started.elapsed());
+        if let Some(failed) = report.unsuccessful().first() {
+            bail!("{} did not deploy: {}", failed.stack, failed.outcome.label());
         }
 
         println!("\n== 5/5 smoke test: commands -> event log -> publisher -> Kinesis, per region");
         let mut smokes = Vec::new();
-        for (i, region) in session.regions.iter().enumerate() {
-            let other = &session.regions[(i + 1) % session.regions.len()];
+        for (i, region) in plan.regions.iter().enumerate() {
+            let other = &plan.regions[(i + 1) % plan.regions.len()];
             smokes.push(smoke::run(&session, region, other).await?);
         }
         print_smoke(&smokes);
         println!(
             "\ndemo done in {:.1} s: {} stacks deployed to the emulator at {}; stop it with `cargo xtask local down`",
             started.elapsed().as_secs_f64(),
-            reports.len(),
-            crate::emulator::endpoint(self.port)
+            report.stacks.len(),
+            engine::emulator::endpoint(self.port)
         );
         if smokes.iter().any(|s| !s.passed()) {
             bail!("the smoke test failed in at least one region (see the table)");

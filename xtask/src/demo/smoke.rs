@@ -4,11 +4,11 @@
 //! Lambda's event source mapping would deliver it) and publishes to the region's Kinesis
 //! stream, and the stream is read back to check that exactly the local events arrived, in order.
 
-use crate::aws::Aws;
-use crate::deploy::session::Session;
 use anyhow::{Context, Result, bail};
 use domain::holds::HoldTable;
 use domain::{CommandRequest, CommandService, DomainEvent, EventItem, Origin, Target, Task, TaskCommand, Title};
+use engine::aws::Aws;
+use engine::session::Session;
 use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -63,7 +63,8 @@ pub async fn run(session: &Session, region: &str, other: &str) -> Result<RegionS
     aggregates.insert(foreign.aggregate()?.1.to_owned());
     store.append(vec![store.append_put(&foreign)?]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
-    let stream_arn = crate::deploy::params::replica_stream_arn(&session.aws, region, store.table(), region).await?;
+    let patience = engine::params::REPLICA_TIMEOUT;
+    let stream_arn = engine::params::replica_stream_arn(&session.aws, region, store.table(), region, patience).await?;
     let mut event = publisher::replay::table_stream_event(&session.aws.dynamodb_streams(region), &stream_arn).await?;
     publisher::replay::retain_aggregates(&mut event, &aggregates);
     let publisher = publisher_for(session, region, origin).await?;

@@ -1,0 +1,16 @@
+//! The engine's integration tests, one binary: deployments, reviews and destroys against the local
+//! emulator (asserted through the AWS APIs), the stack states the emulator cannot produce against
+//! a mocked CloudFormation, and where credentials go.
+
+mod credentials;
+mod deploy;
+mod destroy;
+mod diff;
+mod following;
+mod guard;
+mod mocked;
+mod order;
+mod prepare;
+mod recovery;
+mod support;
+mod waves;
