@@ -30,6 +30,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
             bucket_name: Some(assets_bucket_name(&config.app)),
             lifecycle_rules: Vec::new(),
             noncurrent_version_days: OLD_ASSET_DAYS,
+            ..SecureBucketProps::default()
         },
     );
     template.output(

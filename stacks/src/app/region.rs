@@ -6,7 +6,8 @@ use super::data::{event_log_table_name, idempotency_table_name, read_model_table
 use crate::cfn::{Expr, Output, Parameter, ParameterRef, Template};
 use crate::config::{AppConfig, ProjectionConfig, ProjectionKind, RegionConfig};
 use crate::constructs::alarms::AppMetric;
-use crate::constructs::alerts::{self, AlarmTopicProps};
+use crate::constructs::alerts::{self, AlarmTopic, AlarmTopicProps};
+use crate::constructs::failed_batches::{FailedBatches, FailedBatchesProps};
 use crate::constructs::function::{RustFunction, RustFunctionProps};
 use crate::constructs::http_api::{HttpApi, HttpApiProps};
 use crate::constructs::key::EncryptionKey;
@@ -33,6 +34,15 @@ pub const HTTP_API: &str = "HttpApi";
 /// Logical ID of the HTTP API's regional custom domain; its physical ID is the domain name.
 pub fn http_api_domain() -> String {
     crate::constructs::http_api::domain_id(HTTP_API)
+}
+
+/// Logical ID of the region's failed-batches bucket, every mapping's on-failure destination.
+pub const FAILED_BATCHES_BUCKET: &str = "FailedBatches";
+
+/// Physical name of a region's failed-batches bucket, `<app>-failures-<account>-<region>`
+/// (at most 58 characters with a 21-character app name): `cargo xtask redrive` computes it.
+pub fn failed_batches_bucket_physical_name(app: &str, account: &str, region: &str) -> String {
+    format!("{app}-failures-{account}-{region}")
 }
 
 /// Logical ID of the publisher's mapping on the event log stream.
@@ -85,7 +95,8 @@ struct RegionStack<'a> {
     template: Template,
     code_keys: BTreeMap<FunctionKind, ParameterRef>,
     functions: Vec<(String, RustFunction)>,
-    dead_letter_queues: Vec<(String, Expr)>,
+    failures: FailedBatches,
+    queues: Vec<(String, Expr)>,
 }
 
 pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
@@ -94,8 +105,25 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
         config.app, region.name
     ));
     let code_keys = code_key_parameters(&mut template, config);
+    let (key, topic) = alarm_topic(&mut template, config, region);
+    let failures = FailedBatches::new(
+        &mut template,
+        FAILED_BATCHES_BUCKET,
+        FailedBatchesProps {
+            bucket_name: failed_batches_bucket_physical_name(&config.app, "${AWS::AccountId}", "${AWS::Region}"),
+            topic: &topic,
+        },
+    );
+    template.output(
+        "FailedBatchesBucketName",
+        Output {
+            description: "Bucket keeping every batch the stream mappings gave up on (cargo xtask redrive)".into(),
+            value: failures.name(),
+            export: None,
+        },
+    );
     let mut stack =
-        RegionStack { config, region, template, code_keys, functions: Vec::new(), dead_letter_queues: Vec::new() };
+        RegionStack { config, region, template, code_keys, functions: Vec::new(), failures, queues: Vec::new() };
     let stream = EventStream::new(
         &mut stack.template,
         "EventStream",
@@ -108,7 +136,7 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     }
     stack.api();
     stack.alarms();
-    notify_and_encrypt(&mut stack.template, config, region);
+    notify_and_encrypt(&mut stack.template, &key, &topic);
     stack.template.output(
         "EventStreamName",
         Output { description: "Kinesis stream of domain events".into(), value: stream.name(), export: None },
@@ -116,10 +144,8 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     stack.template
 }
 
-/// Every alarm of the stack notifies the region's topic (the kit's, encrypted with the region's
-/// key, or the configured one) on `ALARM` and on `OK`; every log group is encrypted with the key.
-/// Run last, so alarms and log groups added by any part of the stack are covered.
-fn notify_and_encrypt(template: &mut Template, config: &AppConfig, region: &RegionConfig) {
+/// The region's key and alarm topic (the kit's, encrypted with the key, or the configured one).
+fn alarm_topic(template: &mut Template, config: &AppConfig, region: &RegionConfig) -> (EncryptionKey, AlarmTopic) {
     let app = &config.app;
     let key = EncryptionKey::new(
         template,
@@ -127,7 +153,7 @@ fn notify_and_encrypt(template: &mut Template, config: &AppConfig, region: &Regi
         format!("{app} in {}: the alarm topic and every log group of the region stack", region.name),
     );
     let topic = match config.alerts.topic_arn_in(&region.name) {
-        Some(arn) => Expr::Str(arn),
+        Some(arn) => AlarmTopic::Configured(Expr::Str(arn)),
         None => alerts::alarm_topic(
             template,
             "AlarmTopic",
@@ -139,6 +165,14 @@ fn notify_and_encrypt(template: &mut Template, config: &AppConfig, region: &Regi
             },
         ),
     };
+    (key, topic)
+}
+
+/// Every alarm of the stack notifies the region's topic on `ALARM` and on `OK`; every log group
+/// is encrypted with the key. Run last, so alarms and log groups added by any part of the stack
+/// are covered.
+fn notify_and_encrypt(template: &mut Template, key: &EncryptionKey, topic: &AlarmTopic) {
+    let topic = topic.arn();
     alerts::notify(template, &topic);
     key.encrypt_log_groups(template);
     template.output(
@@ -210,14 +244,12 @@ impl RegionStack<'_> {
     }
 
     fn subscribe(&mut self, id: &str, function: &RustFunction, source: Source, filters: Vec<String>) -> Subscription {
-        let subscription = Subscription::new(
+        Subscription::new(
             &mut self.template,
             id,
             function,
-            SubscriptionProps { source, filters, settings: &self.config.stream },
-        );
-        self.dead_letter_queues.push((id.to_owned(), subscription.dead_letters().queue_name()));
-        subscription
+            SubscriptionProps { source, filters, settings: &self.config.stream, failures: &self.failures },
+        )
     }
 
     fn publisher(&mut self, stream: &EventStream) {
@@ -286,7 +318,7 @@ impl RegionStack<'_> {
             source,
             contract::origin::filter_patterns(&self.region.name),
         );
-        self.dead_letter_queues.push(("PublisherConflicts".into(), conflicts.queue_name()));
+        self.queues.push(("PublisherConflicts".into(), conflicts.queue_name()));
         alarms::iterator_age(
             &mut self.template,
             "PublisherIteratorAgeAlarm",
@@ -297,7 +329,7 @@ impl RegionStack<'_> {
             namespace: app,
             function: metrics::PUBLISHER,
             metric: metrics::HELD_BACK_METRIC,
-            description: "Events are held back behind an event that cannot be published; fix or skip it from the dead-letter queue with `cargo xtask redrive`, which releases the hold.",
+            description: "Events are held back behind an event that cannot be published; fix it, then redrive the failed batch from the region's failed-batches bucket with `cargo xtask redrive`, which releases the hold.",
         };
         alarms::app_metric(&mut self.template, "PublisherHeldBackAlarm", format!("{app}-publisher-held-back"), watched);
     }
@@ -315,6 +347,7 @@ impl RegionStack<'_> {
                         bucket_name: None,
                         lifecycle_rules: Vec::new(),
                         noncurrent_version_days: AUDIT_NONCURRENT_DAYS,
+                        ..SecureBucketProps::default()
                     },
                 );
                 let environment = AuditProjectorEnvironment { app_name: self.app_name(), audit_bucket: bucket.name() }
@@ -475,7 +508,7 @@ impl RegionStack<'_> {
                 function.name(),
             );
         }
-        for (id, queue_name) in &self.dead_letter_queues {
+        for (id, queue_name) in &self.queues {
             alarms::queue_depth(
                 &mut self.template,
                 &format!("{id}DepthAlarm"),

@@ -18,6 +18,8 @@ resource!(
     pub LifecycleConfiguration: Option<LifecycleConfiguration>,
     /// Object ownership (ACLs disabled).
     pub OwnershipControls: Option<OwnershipControls>,
+    /// Event notifications.
+    pub NotificationConfiguration: Option<NotificationConfiguration>,
     /// Tags.
     pub Tags: Option<Vec<super::Tag>>,
 });
@@ -134,6 +136,22 @@ property!(
     OwnershipControlsRule, {
     /// `BucketOwnerEnforced` disables ACLs.
     pub ObjectOwnership: String,
+});
+
+property!(
+    /// `NotificationConfiguration`.
+    NotificationConfiguration, {
+    /// Notifications sent to SNS topics.
+    pub TopicConfigurations: Vec<TopicConfiguration>,
+});
+
+property!(
+    /// `TopicConfiguration` of a bucket's notifications.
+    TopicConfiguration, {
+    /// The event type, e.g. `s3:ObjectCreated:*`.
+    pub Event: String,
+    /// The topic ARN.
+    pub Topic: Expr,
 });
 
 resource!(

@@ -112,9 +112,9 @@ pub struct StreamConfig {
     pub batch_size: u32,
     /// Seconds to gather a batch.
     pub batching_window_seconds: u32,
-    /// Retries before a batch goes to the dead-letter queue.
+    /// Retries before a batch goes to the failed-batches bucket.
     pub max_retries: u32,
-    /// Oldest record processed before it goes to the dead-letter queue.
+    /// Oldest record processed before it goes to the failed-batches bucket.
     pub max_record_age_seconds: u32,
 }
 

@@ -47,7 +47,7 @@ pub fn iterator_age(template: &mut Template, id: &str, name: String, function: E
     template.add(id, alarm);
 }
 
-/// A dead-letter queue holds at least one failure record.
+/// A queue (conflicts) holds at least one message.
 pub fn queue_depth(template: &mut Template, id: &str, name: String, queue_name: Expr) {
     let mut alarm = alarm(
         name,

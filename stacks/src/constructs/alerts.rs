@@ -7,7 +7,7 @@ use super::key::EncryptionKey;
 use crate::cfn::cloudwatch::Alarm;
 use crate::cfn::iam::{PolicyDocument, Principal, Statement};
 use crate::cfn::sns::{Subscription, Topic, TopicPolicy};
-use crate::cfn::{Expr, Template};
+use crate::cfn::{Expr, Handle, Template};
 use std::collections::BTreeMap;
 
 /// Options of [`alarm_topic`].
@@ -23,10 +23,64 @@ pub struct AlarmTopicProps<'a> {
     pub alarm_name_prefix: String,
 }
 
+/// The topic a region's alarms and failure notices go to.
+#[derive(Debug, Clone)]
+pub enum AlarmTopic {
+    /// The kit's own topic: its policy and its key are amended as sources are added.
+    Owned {
+        /// The topic ARN.
+        arn: Expr,
+        /// The topic's policy.
+        policy: Handle<TopicPolicy>,
+        /// The key encrypting the topic.
+        key: EncryptionKey,
+    },
+    /// A topic configured in `[alerts] topic_arn`; its owner sets its policy.
+    Configured(Expr),
+}
+
+impl AlarmTopic {
+    /// The topic ARN.
+    pub fn arn(&self) -> Expr {
+        match self {
+            AlarmTopic::Owned { arn, .. } | AlarmTopic::Configured(arn) => arn.clone(),
+        }
+    }
+
+    /// Lets S3 publish the event notifications of the bucket `bucket_arn` (a literal ARN, so the
+    /// topic's policy does not depend on the bucket that depends on it). The S3 user guide
+    /// ("Granting permissions to publish event notification messages to a destination") gives
+    /// the statement: `s3.amazonaws.com` may `SNS:Publish`, narrowed by `aws:SourceArn` (the
+    /// bucket) and `aws:SourceAccount`; the topic's key must let S3 use it (see
+    /// [`EncryptionKey::grant_bucket_notifications`]). Returns the logical IDs the bucket must
+    /// be created after: S3 checks its destinations when the notification configuration is set.
+    /// A configured topic is the owner's to open to S3 (README, "Failed batches").
+    pub fn allow_bucket_notifications(&self, template: &mut Template, bucket_arn: Expr) -> Vec<String> {
+        let AlarmTopic::Owned { arn, policy, key } = self else { return Vec::new() };
+        let publish = Statement {
+            Sid: Some("FailedBatchesBucketPublishes".into()),
+            Principal: Some(Principal::service("s3.amazonaws.com")),
+            Condition: Some(BTreeMap::from([
+                (
+                    "StringEquals".to_owned(),
+                    BTreeMap::from([("aws:SourceAccount".to_owned(), Expr::sub("${AWS::AccountId}"))]),
+                ),
+                ("ArnLike".to_owned(), BTreeMap::from([("aws:SourceArn".to_owned(), bucket_arn)])),
+            ])),
+            ..Statement::allow(&["sns:Publish"], vec![arn.clone()])
+        };
+        if let Some(document) = template.get_mut(policy) {
+            document.PolicyDocument.Statement.push(publish);
+        }
+        key.grant_bucket_notifications(template);
+        // The topic, and through it the key, are referenced by the notification already.
+        vec![policy.id().to_owned()]
+    }
+}
+
 /// Adds `<id>` (the topic, encrypted with the key), `<id>Policy` (only this account's alarms
-/// named `<prefix>*` may publish) and one `<id>Email<hash>` subscription per address. Returns
-/// the topic ARN.
-pub fn alarm_topic(template: &mut Template, id: &str, props: AlarmTopicProps<'_>) -> Expr {
+/// named `<prefix>*` may publish) and one `<id>Email<hash>` subscription per address.
+pub fn alarm_topic(template: &mut Template, id: &str, props: AlarmTopicProps<'_>) -> AlarmTopic {
     let topic = template.add(
         id,
         Topic {
@@ -56,7 +110,7 @@ pub fn alarm_topic(template: &mut Template, id: &str, props: AlarmTopicProps<'_>
         ])),
         ..Statement::allow(&["sns:Publish"], vec![topic.reference()])
     };
-    template.add(
+    let policy = template.add(
         format!("{id}Policy"),
         TopicPolicy { PolicyDocument: PolicyDocument::new(vec![publish]), Topics: vec![topic.reference()] },
     );
@@ -70,7 +124,7 @@ pub fn alarm_topic(template: &mut Template, id: &str, props: AlarmTopicProps<'_>
             },
         );
     }
-    topic.reference()
+    AlarmTopic::Owned { arn: topic.reference(), policy, key: props.key.clone() }
 }
 
 /// Sets `topic_arn` as the `AlarmActions` and `OKActions` of every alarm in the template: a

@@ -15,7 +15,7 @@ pub const SCANNER_SKIPS: &[ScannerSkip] = &[
     },
     ScannerSkip {
         id: "CKV_AWS_116",
-        reason: "A function dead-letter queue only catches asynchronous invocations; these are invoked synchronously or by event source mappings with their own on-failure queues.",
+        reason: "A function dead-letter queue only catches asynchronous invocations; these are invoked synchronously or by event source mappings, whose failed batches go to the region's failed-batches bucket.",
     },
     ScannerSkip {
         id: "CKV_AWS_117",

@@ -86,6 +86,20 @@ impl EncryptionKey {
         self.add_statement(template, statement);
     }
 
+    /// Lets S3 publish bucket event notifications to an SNS topic encrypted with this key: the
+    /// SNS developer guide ("Enable compatibility between event sources from AWS services and
+    /// encrypted topics") lists Amazon S3 among the services that need `kms:GenerateDataKey*`
+    /// and `kms:Decrypt` on a customer managed key; which buckets may publish is narrowed by
+    /// the topic's policy.
+    pub fn grant_bucket_notifications(&self, template: &mut Template) {
+        let statement = Statement {
+            Sid: Some("S3EventNotificationsPublishToEncryptedTopics".into()),
+            Principal: Some(Principal::service("s3.amazonaws.com")),
+            ..Statement::allow(&["kms:Decrypt", "kms:GenerateDataKey*"], vec![Expr::str("*")])
+        };
+        self.add_statement(template, statement);
+    }
+
     /// Encrypts every log group of the template with this key and lets CloudWatch Logs in the
     /// stack's region use it for exactly those log groups (CloudWatch Logs user guide, "Encrypt
     /// log data in CloudWatch Logs using AWS KMS": the regional `logs` service principal, its

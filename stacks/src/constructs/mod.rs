@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod alerts;
 pub mod dns;
 pub mod event_log;
+pub mod failed_batches;
 pub mod function;
 pub mod http_api;
 pub mod key;

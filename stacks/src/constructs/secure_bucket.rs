@@ -2,9 +2,9 @@
 
 use crate::cfn::iam::{Effect, PolicyDocument, Principal, Statement};
 use crate::cfn::s3::{
-    Bucket, BucketEncryption, BucketPolicy, LifecycleConfiguration, LifecycleRule, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryptionByDefault, ServerSideEncryptionRule,
-    VersioningConfiguration,
+    Bucket, BucketEncryption, BucketPolicy, LifecycleConfiguration, LifecycleRule, NotificationConfiguration,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule, VersioningConfiguration,
 };
 use crate::cfn::{Expr, Handle, ResourceOptions, ScannerSkip, Template};
 use std::collections::BTreeMap;
@@ -24,6 +24,11 @@ pub struct SecureBucketProps {
     pub lifecycle_rules: Vec<LifecycleRule>,
     /// Days before a noncurrent object version is deleted.
     pub noncurrent_version_days: u32,
+    /// Event notifications; S3 checks that it may publish to each destination when the
+    /// configuration is set, so the policies that allow it go in `depends_on`.
+    pub notifications: Option<NotificationConfiguration>,
+    /// Logical IDs created before the bucket.
+    pub depends_on: Vec<String>,
 }
 
 /// The bucket and its TLS-only policy.
@@ -66,9 +71,11 @@ impl SecureBucket {
                 OwnershipControls: Some(OwnershipControls {
                     Rules: vec![OwnershipControlsRule { ObjectOwnership: "BucketOwnerEnforced".into() }],
                 }),
+                NotificationConfiguration: props.notifications,
                 Tags: None,
             },
-            ResourceOptions::retained().with_scanner_skips(SCANNER_SKIPS),
+            ResourceOptions { depends_on: props.depends_on, ..ResourceOptions::retained() }
+                .with_scanner_skips(SCANNER_SKIPS),
         );
         let secure = SecureBucket { bucket };
         let deny_plain_http = Statement {

@@ -1,11 +1,11 @@
 //! A stream → Lambda subscription (event source mapping) with the kit's safety settings:
-//! batch item failures, bisection, bounded retries and record age, an encrypted on-failure queue
-//! and `TRIM_HORIZON`, so no record written before the mapping existed is skipped.
+//! batch item failures, bisection, bounded retries and record age, the region's failed-batches
+//! bucket as the on-failure destination (so a batch given up on is kept whole) and
+//! `TRIM_HORIZON`, so no record written before the mapping existed is skipped.
 
+use super::failed_batches::FailedBatches;
 use super::function::RustFunction;
-use super::queue::retained_queue;
 use crate::cfn::lambda::{DestinationConfig, EventSourceMapping, Filter, FilterCriteria, OnFailure};
-use crate::cfn::sqs::Queue;
 use crate::cfn::{Expr, Handle, Template};
 use crate::config::StreamConfig;
 
@@ -73,23 +73,25 @@ pub struct SubscriptionProps<'a> {
     pub filters: Vec<String>,
     /// Batch size, retries and record age.
     pub settings: &'a StreamConfig,
+    /// Where a batch the mapping gives up on is written, whole (required: the CloudFormation
+    /// reference, `AWS::Lambda::EventSourceMapping OnFailure`, allows an S3 bucket as the
+    /// destination of Kinesis and DynamoDB mappings, and only S3 receives the records).
+    pub failures: &'a FailedBatches,
 }
 
-/// The mapping and its on-failure queue.
+/// The mapping.
 #[derive(Debug, Clone)]
 pub struct Subscription {
     mapping: Handle<EventSourceMapping>,
-    dead_letters: Handle<Queue>,
 }
 
 impl Subscription {
-    /// Adds `<id>` (the mapping) and `<id>DeadLetters`, and grants `function` what the mapping
-    /// needs: read on the source and `sqs:SendMessage` on the queue.
+    /// Adds `<id>` (the mapping) and grants `function` what the mapping needs: read on the
+    /// source and delivery to the failed-batches bucket.
     pub fn new(template: &mut Template, id: &str, function: &RustFunction, props: SubscriptionProps<'_>) -> Self {
-        let dead_letters = retained_queue(template, &format!("{id}DeadLetters"));
         let (actions, resource) = props.source.read_grant();
         function.grant(template, &format!("{id}Read"), actions, vec![resource]);
-        function.grant(template, &format!("{id}OnFailure"), &["sqs:SendMessage"], vec![dead_letters.arn()]);
+        props.failures.grant_delivery(template, function, &format!("{id}OnFailure"));
         let settings = props.settings;
         let filter_criteria = (!props.filters.is_empty()).then(|| FilterCriteria {
             Filters: props.filters.into_iter().map(|pattern| Filter { Pattern: pattern }).collect(),
@@ -109,21 +111,18 @@ impl Subscription {
                 MaximumRecordAgeInSeconds: Some(i64::from(settings.max_record_age_seconds)),
                 ParallelizationFactor: Some(1),
                 FunctionResponseTypes: Some(vec!["ReportBatchItemFailures".into()]),
-                DestinationConfig: Some(DestinationConfig { OnFailure: OnFailure { Destination: dead_letters.arn() } }),
+                DestinationConfig: Some(DestinationConfig {
+                    OnFailure: OnFailure { Destination: props.failures.arn() },
+                }),
                 FilterCriteria: filter_criteria,
                 Enabled: Some(true),
             },
         );
-        Subscription { mapping, dead_letters }
+        Subscription { mapping }
     }
 
     /// The mapping handle.
     pub fn handle(&self) -> &Handle<EventSourceMapping> {
         &self.mapping
-    }
-
-    /// The on-failure queue.
-    pub fn dead_letters(&self) -> &Handle<Queue> {
-        &self.dead_letters
     }
 }

@@ -40,7 +40,7 @@ fn every_alarm_notifies_the_regions_topic_on_alarm_and_on_ok() {
 }
 
 #[test]
-fn the_topic_is_encrypted_with_a_rotating_key_that_cloudwatch_may_use_and_only_alarms_publish() {
+fn the_topic_is_encrypted_with_a_rotating_key_and_only_alarms_and_the_failed_batches_bucket_publish() {
     for (region, template) in region_templates(EXAMPLE) {
         let topic = &template["Resources"]["AlarmTopic"]["Properties"];
         assert_eq!(topic["KmsMasterKeyId"], json!({"Fn::GetAtt": ["RegionKey", "Arn"]}), "{region}");
@@ -62,7 +62,8 @@ fn the_topic_is_encrypted_with_a_rotating_key_that_cloudwatch_may_use_and_only_a
         }
         assert!(actions(account).contains(&"kms:PutKeyPolicy"), "KMS refuses a policy that locks the account out");
         let policy = &template["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"];
-        assert_eq!(policy.as_array().unwrap().len(), 1);
+        assert_eq!(policy.as_array().unwrap().len(), 2, "{region}: alarms and the failed-batches bucket");
+        assert_eq!(policy[1]["Principal"]["Service"], json!(["s3.amazonaws.com"]));
         assert_eq!(policy[0]["Principal"]["Service"], json!(["cloudwatch.amazonaws.com"]));
         assert_eq!(policy[0]["Action"], json!(["sns:Publish"]));
         assert_eq!(

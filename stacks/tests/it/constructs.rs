@@ -149,17 +149,19 @@ fn the_upgrade_step_without_an_origin_index_drops_only_the_index() {
 }
 
 #[test]
-fn every_event_source_mapping_reports_batch_item_failures_and_has_an_on_failure_queue() {
+fn every_event_source_mapping_reports_batch_item_failures_and_keeps_failed_batches_in_the_region_bucket() {
     let config = config(TWELVE);
     for stack in &assembly(TWELVE).stacks {
         let template = json(stack);
-        let queues: BTreeSet<&str> = resources_of(&template, "AWS::SQS::Queue").into_iter().map(|(id, _)| id).collect();
+        let buckets: BTreeSet<&str> =
+            resources_of(&template, "AWS::S3::Bucket").into_iter().map(|(id, _)| id).collect();
         for (id, mapping) in resources_of(&template, "AWS::Lambda::EventSourceMapping") {
             assert_eq!(mapping["FunctionResponseTypes"], serde_json::json!(["ReportBatchItemFailures"]), "{id}");
             assert_eq!(mapping["BisectBatchOnFunctionError"], true, "{id}");
             assert_eq!(mapping["StartingPosition"], "TRIM_HORIZON", "{id}");
             let destination = &mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"];
-            assert!(queues.contains(destination[0].as_str().unwrap_or("")), "{id} on-failure is not a queue here");
+            assert_eq!(destination[0], "FailedBatches", "{id} on-failure is not the failed-batches bucket");
+            assert!(buckets.contains("FailedBatches"), "{id}: no failed-batches bucket in {}", stack.name);
             let retries = mapping["MaximumRetryAttempts"].as_i64().unwrap();
             assert_eq!(retries, i64::from(config.stream.max_retries), "{id}");
             let age = mapping["MaximumRecordAgeInSeconds"].as_i64().unwrap();
@@ -167,6 +169,79 @@ fn every_event_source_mapping_reports_batch_item_failures_and_has_an_on_failure_
             let batch = mapping["BatchSize"].as_u64().unwrap();
             let window = mapping["MaximumBatchingWindowInSeconds"].as_u64().unwrap();
             assert!(batch <= 10 || window >= 1, "{id}: batch {batch} needs a window >= 1");
+            let role = mapping_role(&template, mapping);
+            let objects = serde_json::json!({"Fn::Sub": "${FailedBatches.Arn}/*"});
+            assert!(role_allows(role, "s3:PutObject", &objects), "{id}: the role cannot write failure records");
+            let bucket = serde_json::json!({"Fn::GetAtt": ["FailedBatches", "Arn"]});
+            assert!(role_allows(role, "s3:ListBucket", &bucket), "{id}: the role cannot list the bucket");
+        }
+    }
+}
+
+/// The role of the function a mapping invokes.
+fn mapping_role<'a>(template: &'a Value, mapping: &Value) -> &'a Value {
+    let function = mapping["FunctionName"]["Ref"].as_str().expect("mappings name their function by Ref");
+    let role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0].as_str().unwrap();
+    &template["Resources"][role]["Properties"]
+}
+
+/// Whether an Allow statement of the role's policies names `action` on exactly `resource`.
+fn role_allows(role: &Value, action: &str, resource: &Value) -> bool {
+    let policies = role["Policies"].as_array().into_iter().flatten();
+    let statements = policies.flat_map(|p| p["PolicyDocument"]["Statement"].as_array().into_iter().flatten());
+    statements.into_iter().any(|s| {
+        s["Effect"] == "Allow"
+            && s["Action"].as_array().unwrap().iter().any(|a| a == action)
+            && s["Resource"].as_array().unwrap().iter().all(|r| r == resource)
+    })
+}
+
+#[test]
+fn failed_batches_bucket_expires_records_and_announces_each_on_the_alarm_topic() {
+    for text in [TWELVE, include_str!("../fixtures/failover-chain.toml")] {
+        for stack in assembly(text).stacks.iter().filter(|s| s.part == StackPart::Region) {
+            let template = json(stack);
+            let resource = &template["Resources"]["FailedBatches"];
+            let bucket = &resource["Properties"];
+            let name = bucket["BucketName"]["Fn::Sub"].as_str().unwrap();
+            assert!(name.ends_with("-failures-${AWS::AccountId}-${AWS::Region}"), "{name}");
+            let rules = bucket["LifecycleConfiguration"]["Rules"].as_array().unwrap();
+            let days: Vec<u64> = rules.iter().filter_map(|r| r["ExpirationInDays"].as_u64()).collect();
+            assert!(days.len() == 1 && (14..=30).contains(&days[0]), "{}: expiration {days:?}", stack.name);
+            let topic = &template["Outputs"]["AlarmTopicArn"]["Value"];
+            let notices = bucket["NotificationConfiguration"]["TopicConfigurations"].as_array().unwrap();
+            assert!(
+                notices.iter().any(|n| n["Event"] == "s3:ObjectCreated:*" && &n["Topic"] == topic),
+                "{}",
+                stack.name
+            );
+            let Some(topic_id) = topic["Ref"].as_str() else { continue };
+            // The kit's own topic: its policy lets this bucket (and account) publish, it exists
+            // before the bucket (S3 checks its destinations), and its key lets S3 use it.
+            let policy_id = format!("{topic_id}Policy");
+            assert_eq!(resource["DependsOn"], serde_json::json!([policy_id]), "{}", stack.name);
+            let statements = template["Resources"][&policy_id]["Properties"]["PolicyDocument"]["Statement"].clone();
+            let s3 = statements
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Principal"]["Service"] == serde_json::json!(["s3.amazonaws.com"]))
+                .unwrap_or_else(|| panic!("{}: S3 may not publish to the alarm topic", stack.name))
+                .clone();
+            assert_eq!(s3["Action"], serde_json::json!(["sns:Publish"]));
+            let source = s3["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].as_str().unwrap();
+            assert_eq!(source, format!("arn:${{AWS::Partition}}:s3:::{name}"));
+            assert_eq!(s3["Condition"]["StringEquals"]["aws:SourceAccount"]["Fn::Sub"], "${AWS::AccountId}");
+            let key = &template["Resources"]["RegionKey"]["Properties"]["KeyPolicy"]["Statement"];
+            assert!(
+                key.as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["Principal"]["Service"] == serde_json::json!(["s3.amazonaws.com"])
+                        && s["Action"] == serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey*"])),
+                "{}: S3 may not use the topic's key",
+                stack.name
+            );
         }
     }
 }
