@@ -15,8 +15,9 @@ pub use bootstrap::assets_bucket_physical_name;
 pub use data::{event_log_table_name, idempotency_table_name, read_model_table_name};
 pub use dns::{SHARED_RECORDS, api_hostname_parameter, domain_target_parameter, health_check_id};
 pub use region::{
-    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, FunctionKind, HTTP_API, PUBLISHER_SUBSCRIPTION, ROUTES,
-    code_key_parameter, http_api_domain,
+    ASSETS_BUCKET_PARAMETER, EVENT_LOG_STREAM_PARAMETER, FAILED_BATCHES_BUCKET, FunctionKind, HTTP_API,
+    PUBLISHER_SUBSCRIPTION, ROUTES, code_key_parameter, event_stream_name, failed_batches_bucket_physical_name,
+    http_api_domain,
 };
 
 /// A synthesized template failed validation.

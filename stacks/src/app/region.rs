@@ -45,6 +45,11 @@ pub fn failed_batches_bucket_physical_name(app: &str, account: &str, region: &st
     format!("{app}-failures-{account}-{region}")
 }
 
+/// Name of a region's Kinesis stream of domain events.
+pub fn event_stream_name(app: &str) -> String {
+    format!("{app}-events")
+}
+
 /// Logical ID of the publisher's mapping on the event log stream.
 pub const PUBLISHER_SUBSCRIPTION: &str = "PublisherSubscription";
 
@@ -127,7 +132,7 @@ pub(super) fn template(config: &AppConfig, region: &RegionConfig) -> Template {
     let stream = EventStream::new(
         &mut stack.template,
         "EventStream",
-        format!("{}-events", config.app),
+        event_stream_name(&config.app),
         config.stream.retention_hours,
     );
     stack.publisher(&stream);

@@ -25,6 +25,7 @@ pub mod params;
 pub mod plan;
 pub mod poll;
 pub mod recovery;
+pub mod redrive;
 pub mod review;
 pub mod rollback;
 pub mod session;

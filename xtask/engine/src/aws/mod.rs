@@ -116,6 +116,8 @@ impl Aws {
         dynamodb_streams => aws_sdk_dynamodbstreams, "DynamoDB Streams";
         /// Kinesis in `region`.
         kinesis => aws_sdk_kinesis, "Kinesis";
+        /// Lambda in `region`.
+        lambda => aws_sdk_lambda, "Lambda";
         /// SQS in `region`.
         sqs => aws_sdk_sqs, "SQS";
         /// STS in `region`.
