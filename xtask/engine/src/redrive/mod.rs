@@ -186,10 +186,11 @@ impl RedriveReport {
             self.left.iter().map(|l| format!("  s3://{}/{}: {}", self.bucket, l.key, l.reason)).collect();
         bail!(
             "{} failed batch(es) could not be redriven and stay in the bucket:\n{}\nfix the cause (the function's \
-             logs name it) and run `cargo xtask redrive --region {region}` again, or republish the events from the \
-             event log with `cargo xtask replay --region {region} --aggregate-id <id>`",
+             logs name it) and run `cargo xtask redrive --region {region}` again; each record is kept {} days \
+             after Lambda wrote it",
             self.left.len(),
-            lines.join("\n")
+            lines.join("\n"),
+            stacks::constructs::failed_batches::EXPIRATION_DAYS
         )
     }
 }

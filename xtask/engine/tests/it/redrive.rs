@@ -170,7 +170,7 @@ async fn redrive_delivers_a_kept_batch_deletes_it_and_releases_the_hold_its_even
     assert_eq!(left_held, ["Task#t2"], "t1's hold is released; the new poison event holds t2");
     assert!(report.holds.iter().any(|l| l.contains("released the hold on Task#t1")), "{:?}", report.holds);
     let verdict = report.verdict(REGION).unwrap_err().to_string();
-    assert!(verdict.contains(&key(2)) && verdict.contains("cargo xtask replay --region us-east-1"), "{verdict}");
+    assert!(verdict.contains(&key(2)) && verdict.contains("cargo xtask redrive --region us-east-1"), "{verdict}");
 }
 
 #[tokio::test]
