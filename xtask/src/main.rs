@@ -11,6 +11,7 @@ mod diff;
 mod local;
 mod options;
 mod package;
+mod status;
 mod synth;
 mod test;
 
@@ -41,6 +42,9 @@ enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     /// Delete a region's stack (and, with --force-data, the dns and data stacks).
     Destroy(destroy::DestroyArgs),
+    /// What is deployed in every region, how it differs from the current synth and how healthy it
+    /// is. Exit 0: healthy, 2: degraded, 1: an error.
+    Status(status::StatusArgs),
     /// Run the local AWS emulator (moto) on 127.0.0.1.
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Deploy(args) => args.run().map(|()| 0),
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),
+        Command::Status(args) => args.run(),
         Command::Local(command) => command.run().map(|()| 0),
         Command::Package(args) => args.run().map(|()| 0),
         Command::Bench(command) => command.run().map(|()| 0),

@@ -20,6 +20,7 @@ pub mod emulator;
 pub mod events;
 pub mod guard;
 pub mod interrupt;
+pub mod observe;
 pub mod outputs;
 pub mod params;
 pub mod plan;
@@ -27,7 +28,9 @@ pub mod poll;
 pub mod recovery;
 pub mod review;
 pub mod rollback;
+pub mod route53;
 pub mod session;
 pub mod stack;
+pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;

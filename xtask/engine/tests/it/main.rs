@@ -12,5 +12,6 @@ mod mocked;
 mod order;
 mod prepare;
 mod recovery;
+mod status;
 mod support;
 mod waves;

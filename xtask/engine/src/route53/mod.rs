@@ -1,0 +1,6 @@
+//! Route53 as the kit reads it: the region its global API is signed for, and (in `evaluate`)
+//! which regions a resolver is answered with for the shared name.
+
+/// Route53 is a global service whose API is signed for `us-east-1` (AWS General Reference,
+/// "Amazon Route 53 endpoints and quotas").
+pub const ROUTE53_REGION: &str = "us-east-1";
