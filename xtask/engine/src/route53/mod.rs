@@ -4,3 +4,5 @@
 /// Route53 is a global service whose API is signed for `us-east-1` (AWS General Reference,
 /// "Amazon Route 53 endpoints and quotas").
 pub const ROUTE53_REGION: &str = "us-east-1";
+
+pub mod zone;

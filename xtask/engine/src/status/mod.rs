@@ -12,7 +12,7 @@ mod stacks;
 
 pub use consumers::{ConsumerAge, QueueDepth, QueueRole};
 pub use render::text;
-pub use route53::{HealthCheck, HealthVerdict, Record, RecordRouting};
+pub use route53::{HealthCheck, HealthVerdict, Record, RecordRouting, health_check, records};
 pub use stacks::{Drift, StackStatus};
 
 use crate::session::Session;

@@ -6,6 +6,7 @@ mod credentials;
 mod deploy;
 mod destroy;
 mod diff;
+mod dns;
 mod following;
 mod guard;
 mod mocked;
