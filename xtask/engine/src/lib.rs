@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod dns;
+pub mod drill;
 pub mod emulation;
 pub mod emulator;
 pub mod events;

@@ -7,6 +7,7 @@ mod deploy;
 mod destroy;
 mod diff;
 mod dns;
+mod drill;
 mod following;
 mod guard;
 mod mocked;
