@@ -8,10 +8,12 @@ mod demo;
 mod deploy;
 mod destroy;
 mod diff;
+mod drill;
 mod local;
 mod options;
 mod package;
 mod redrive;
+mod status;
 mod synth;
 mod test;
 
@@ -45,6 +47,13 @@ enum Command {
     /// Re-deliver the batches a region's stream mappings gave up on, from its failed-batches
     /// bucket, to their functions; each is deleted once its function took it whole.
     Redrive(redrive::RedriveArgs),
+    /// What is deployed in every region, how it differs from the current synth and how healthy it
+    /// is. Exit 0: healthy, 2: degraded, 1: an error.
+    Status(status::StatusArgs),
+    /// Operational drills: `drill failover --region R` takes a region out of the shared name and
+    /// puts it back.
+    #[command(subcommand)]
+    Drill(drill::DrillCommand),
     /// Run the local AWS emulator (moto) on 127.0.0.1.
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -69,6 +78,8 @@ fn main() -> ExitCode {
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),
         Command::Redrive(args) => args.run().map(|()| 0),
+        Command::Status(args) => args.run(),
+        Command::Drill(command) => command.run().map(|()| 0),
         Command::Local(command) => command.run().map(|()| 0),
         Command::Package(args) => args.run().map(|()| 0),
         Command::Bench(command) => command.run().map(|()| 0),

@@ -120,7 +120,7 @@ impl Health {
         );
         // The flag fails the region only when it says so: if SSM is unreachable the data path
         // still decides, so an SSM outage alone cannot take every region out.
-        let drilled = matches!(&drill, Ok(Some(value)) if value == "fail");
+        let drilled = matches!(&drill, Ok(Some(value)) if value == domain::contract::drill::FAIL);
         let stream_ok = matches!(&stream, Ok(status) if status == "ENABLED" || status == RATE_LIMITED);
         let healthy = !drilled && replica.is_ok() && stream_ok;
         let describe = |r: &Result<String, String>| match r {

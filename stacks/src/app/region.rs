@@ -414,7 +414,7 @@ impl RegionStack<'_> {
         let app = self.config.app.clone();
         let log = event_log_table_name(&app);
         let idempotency = idempotency_table_name(&app);
-        let drill_parameter = format!("/{app}/drill/{}", self.region.name);
+        let drill_parameter = contract::drill::parameter(&app, &self.region.name);
         let view = self
             .config
             .projections

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub struct Loaded {
     /// AWS access (loaded, not yet used).
     pub aws: Aws,
-    /// The configuration (without `[dns]` against the emulator).
+    /// The configuration (against an emulator: without custom domains, `[dns]` on its hosted zone).
     pub config: AppConfig,
     /// Every stack of every region.
     pub assembly: Assembly,
@@ -30,8 +30,11 @@ pub struct Loaded {
 
 impl Loaded {
     /// Asks STS for the account (the first AWS call) and opens the session.
-    pub async fn connect(self) -> Result<Session> {
+    pub async fn connect(mut self) -> Result<Session> {
         let account = self.aws.account_id().await?;
+        if self.aws.is_emulated() {
+            self.emulate_hosted_zone().await?;
+        }
         Ok(Session {
             aws: self.aws,
             config: self.config,
@@ -41,6 +44,23 @@ impl Loaded {
             guard: Guard::default(),
         })
     }
+
+    /// Against an emulator with `[dns]`, the hosted zone holding the shared name exists there (it
+    /// is created when missing) and the dns stack is synthesized with its ID.
+    async fn emulate_hosted_zone(&mut self) -> Result<()> {
+        let Some(dns) = self.config.dns.as_mut() else { return Ok(()) };
+        let route53 = self.aws.route53(crate::route53::ROUTE53_REGION);
+        let zone_name = crate::route53::zone::parent(&dns.domain);
+        let zone = crate::route53::zone::ensure(&route53, zone_name).await?;
+        if zone.created {
+            self.notes.push(format!("emulator: created the hosted zone {zone_name} ({}) for {}", zone.id, dns.domain));
+        }
+        dns.hosted_zone_id = zone.id;
+        let mut assembly = stacks::synthesize(&self.config).context("synthesizing the stacks")?;
+        without_publisher_mappings(&mut assembly);
+        self.assembly = assembly;
+        Ok(())
+    }
 }
 
 /// A command's view of the app and of AWS.
@@ -48,7 +68,7 @@ impl Loaded {
 pub struct Session {
     /// AWS access.
     pub aws: Aws,
-    /// The configuration (without `[dns]` against the emulator).
+    /// The configuration (against an emulator: without custom domains, `[dns]` on its hosted zone).
     pub config: AppConfig,
     /// Every stack of every region.
     pub assembly: Assembly,
@@ -68,19 +88,26 @@ impl Session {
         Session::synthesize(aws, config)
     }
 
-    /// Synthesizes `config` for where `aws` points (leaving `[dns]` and the publisher's mapping
-    /// out against an emulator, and saying so); no AWS call.
+    /// Synthesizes `config` for where `aws` points (against an emulator: the regional custom
+    /// domains and the publisher's mapping left out, and `[dns]` too unless Route53 is on
+    /// loopback, saying so); no AWS call. The hosted zone is found or created by [`Loaded::connect`].
     pub fn synthesize(aws: Aws, mut config: AppConfig) -> Result<Loaded> {
         let mut notes = Vec::new();
         if aws.is_emulated() {
             notes.extend(crate::emulation::LIMITS.iter().map(|l| format!("emulator: {l}")));
-            if config.dns.take().is_some() {
+            if config.dns.is_some() {
+                // moto skips API Gateway custom domains: the region stacks go without them.
                 config.regions.iter_mut().for_each(|r| r.certificate_arn = None);
-                notes.push(
-                    "emulator: [dns] ignored: moto skips API Gateway custom domains, so no domain, health check or \
-                     record is deployed locally"
-                        .into(),
-                );
+                if aws.is_loopback("Route 53") {
+                    notes.push(crate::emulation::DNS_NOTE.into());
+                } else {
+                    config.dns = None;
+                    notes.push(
+                        "emulator: [dns] ignored: Route53 is not on a loopback endpoint, where the kit would create \
+                         the hosted zone itself"
+                            .into(),
+                    );
+                }
             }
         }
         let mut assembly = stacks::synthesize(&config).context("synthesizing the stacks")?;
@@ -142,7 +169,12 @@ impl Session {
             parameters.insert(EVENT_LOG_STREAM_PARAMETER.into(), arn);
         }
         if stack.part == StackPart::Dns {
-            parameters.extend(crate::dns::parameters(&self.aws, &self.config).await?);
+            let resolved = if self.aws.is_emulated() {
+                crate::emulation::dns_parameters(&self.config)
+            } else {
+                crate::dns::parameters(&self.aws, &self.config).await?
+            };
+            parameters.extend(resolved);
         }
         let template_url = if stack.body.len() > MAX_TEMPLATE_BODY_BYTES {
             let bucket = self.assets_bucket(&stack.region);

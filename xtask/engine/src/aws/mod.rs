@@ -118,8 +118,12 @@ impl Aws {
         kinesis => aws_sdk_kinesis, "Kinesis";
         /// Lambda in `region`.
         lambda => aws_sdk_lambda, "Lambda";
+        /// Route53 (a global service, signed for `us-east-1`; `region` is kept for symmetry).
+        route53 => aws_sdk_route53, "Route 53";
         /// SQS in `region`.
         sqs => aws_sdk_sqs, "SQS";
+        /// Systems Manager (Parameter Store) in `region`.
+        ssm => aws_sdk_ssm, "SSM";
         /// STS in `region`.
         sts => aws_sdk_sts, "STS";
     }

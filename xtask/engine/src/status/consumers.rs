@@ -1,0 +1,150 @@
+//! A region's stream consumers and queues, read from its region stack: each event source
+//! mapping's function (its `IteratorAge`) and on-failure queue, and every other queue (the
+//! publisher's conflicts). The mappings come from the config's synthesized template, not the
+//! deployed one, because the emulator's deployment leaves the publisher's mapping out.
+
+use super::StatusOptions;
+use crate::observe::{iterator_age_ms, queue_depth};
+use crate::session::Session;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::Value;
+use stacks::StackPart;
+use std::collections::BTreeMap;
+
+/// A stream consumer's lag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsumerAge {
+    /// The Lambda function's name.
+    pub function: String,
+    /// The largest `IteratorAge` over the window (milliseconds); `None`: no data.
+    pub iterator_age_ms: Option<f64>,
+}
+
+/// What a queue is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum QueueRole {
+    /// The on-failure destination of a function's mapping.
+    OnFailure {
+        /// The function the mapping invokes.
+        function: String,
+    },
+    /// Any other queue of the stack (the publisher's conflicts).
+    Other,
+}
+
+impl QueueRole {
+    /// What to do about messages in it.
+    pub fn advice(&self) -> String {
+        match self {
+            QueueRole::OnFailure { function } => {
+                format!("batches {function} could not process; redrive them (`cargo xtask redrive`)")
+            }
+            QueueRole::Other => "read them and act on each (see README, Operations)".into(),
+        }
+    }
+}
+
+/// A queue's depth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    /// Its logical ID in the region stack.
+    pub logical_id: String,
+    /// Its URL.
+    pub url: String,
+    /// What it is for.
+    pub role: QueueRole,
+    /// Visible plus in-flight messages.
+    pub depth: u64,
+}
+
+/// The consumers' ages and the queues' depths of `region`'s deployed region stack.
+pub(super) async fn read(
+    session: &Session,
+    region: &str,
+    options: &StatusOptions,
+) -> Result<(Vec<ConsumerAge>, Vec<QueueDepth>)> {
+    let assembly = stacks::synthesize(&session.config).context("synthesizing the stacks")?;
+    let name = stacks::app::stack_name(&session.config, StackPart::Region, region);
+    let stack = assembly.stack(&name).with_context(|| format!("no {name} was synthesized"))?;
+    let template: Value = serde_json::from_str(&stack.body)?;
+    let (functions, on_failure) = mappings(&template);
+    let cloudwatch = session.aws.cloudwatch(region);
+    let mut consumers = Vec::with_capacity(functions.len());
+    for function in functions {
+        let iterator_age_ms = iterator_age_ms(&cloudwatch, &function, options.window).await?;
+        consumers.push(ConsumerAge { function, iterator_age_ms });
+    }
+    let physical = physical_ids(session, region, &name).await?;
+    let sqs = session.aws.sqs(region);
+    let mut queues = Vec::new();
+    let resources = template["Resources"].as_object().into_iter().flatten();
+    for (logical, _) in resources.filter(|(_, r)| r["Type"] == "AWS::SQS::Queue") {
+        let Some(url) = physical.get(logical) else { continue };
+        let role = match on_failure.get(logical) {
+            Some(function) => QueueRole::OnFailure { function: function.clone() },
+            None => QueueRole::Other,
+        };
+        let depth = queue_depth(&sqs, url).await?;
+        queues.push(QueueDepth { logical_id: logical.clone(), url: url.clone(), role, depth });
+    }
+    Ok((consumers, queues))
+}
+
+/// The function names of the template's event source mappings, and their on-failure queues'
+/// logical IDs → function name.
+fn mappings(template: &Value) -> (Vec<String>, BTreeMap<String, String>) {
+    let resources = &template["Resources"];
+    let mut functions = Vec::new();
+    let mut on_failure = BTreeMap::new();
+    for (_, mapping) in resources.as_object().into_iter().flatten() {
+        if mapping["Type"] != "AWS::Lambda::EventSourceMapping" {
+            continue;
+        }
+        let properties = &mapping["Properties"];
+        let function_id = properties["FunctionName"]["Ref"].as_str().unwrap_or_default();
+        let Some(function) = resources[function_id]["Properties"]["FunctionName"].as_str() else { continue };
+        if let Some(queue) = properties["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str() {
+            on_failure.insert(queue.to_owned(), function.to_owned());
+        }
+        if !functions.iter().any(|f| f == function) {
+            functions.push(function.to_owned());
+        }
+    }
+    (functions, on_failure)
+}
+
+/// Logical ID → physical ID of the stack's resources.
+async fn physical_ids(session: &Session, region: &str, stack: &str) -> Result<BTreeMap<String, String>> {
+    let cfn = session.aws.cloudformation(region);
+    let mut ids = BTreeMap::new();
+    let mut pages = cfn.list_stack_resources().stack_name(stack).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| format!("listing the resources of {stack} in {region}"))?;
+        for resource in page.stack_resource_summaries() {
+            if let (Some(logical), Some(physical)) = (resource.logical_resource_id(), resource.physical_resource_id()) {
+                ids.insert(logical.to_owned(), physical.to_owned());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mappings;
+
+    #[test]
+    fn every_mapping_of_the_example_region_stack_names_its_function_and_on_failure_queue() {
+        let text = include_str!("../../../../regions.toml");
+        let config = stacks::AppConfig::from_toml("regions.toml", text).expect("valid");
+        let assembly = stacks::synthesize(&config).expect("synthesizes");
+        let stack = assembly.stack("orders-region-eu-west-1").expect("region stack");
+        let template = serde_json::from_str(&stack.body).expect("JSON");
+        let (functions, on_failure) = mappings(&template);
+        assert_eq!(functions, ["orders-projector-audit", "orders-projector-task-view", "orders-publisher"]);
+        assert_eq!(on_failure["PublisherSubscriptionDeadLetters"], "orders-publisher");
+        assert_eq!(on_failure.len(), 3);
+    }
+}
