@@ -31,21 +31,21 @@ pub struct ApplyOptions {
 }
 
 /// Runs the plan's steps from where the deployed state says to start. `account` is the target
-/// account; `artifacts` the function zips for new region stacks; `prompt` answers the drain
-/// timeout's question.
+/// account; `artifacts` the function zips for new region stacks; `approval` gates every change
+/// set (as `deploy` does) and `prompt` answers the drain timeout's question.
 pub async fn apply(
     aws: &Aws,
     account: &str,
     plan: &RegionPlan,
     options: &ApplyOptions,
     artifacts: &[Artifact],
+    approval: &Approval,
     prompt: &dyn Prompt,
 ) -> Result<()> {
     let probe = step_session(aws, account, plan.before.clone())?;
     probe.notes.iter().for_each(|note| println!("{note}"));
     let deployed = Deployed::read(&probe, plan).await?;
     let start = progress::start(plan, &deployed, options.resume)?;
-    let approval = Approval::new(options.deploy.require_approval, options.deploy.yes);
     for (index, step) in plan.steps.iter().enumerate() {
         let number = format!("step {}/{}", index + 1, plan.steps.len());
         if index < start {
@@ -53,7 +53,7 @@ pub async fn apply(
             continue;
         }
         println!("\n{number}: {step}");
-        let run = StepRun { aws, account, plan, options, approval: &approval, artifacts, prompt };
+        let run = StepRun { aws, account, plan, options, approval, artifacts, prompt };
         if let Err(error) = run.step(index).await {
             bail!(
                 "{number} ({step}) did not complete: {error:#}\nsteps 1-{index} are done; once the cause is fixed, \
