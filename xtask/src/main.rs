@@ -11,6 +11,7 @@ mod diff;
 mod local;
 mod options;
 mod package;
+mod region;
 mod synth;
 mod test;
 
@@ -41,6 +42,10 @@ enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     /// Delete a region's stack (and, with --force-data, the dns and data stacks).
     Destroy(destroy::DestroyArgs),
+    /// Add or remove regions: regions.toml edited in place, the ordered plan printed, and with
+    /// --apply run through reviewed change sets (--resume continues a run that stopped).
+    #[command(subcommand)]
+    Region(region::RegionCommand),
     /// Run the local AWS emulator (moto) on 127.0.0.1.
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Deploy(args) => args.run().map(|()| 0),
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),
+        Command::Region(command) => command.run().map(|()| 0),
         Command::Local(command) => command.run().map(|()| 0),
         Command::Package(args) => args.run().map(|()| 0),
         Command::Bench(command) => command.run().map(|()| 0),

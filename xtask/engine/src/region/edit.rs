@@ -14,7 +14,7 @@ pub const MIN_REGIONS: usize = 2;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
     /// The file (as it is, or as edited) does not validate.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] ConfigErrors),
     /// The file is not TOML `toml_edit` can keep the layout of.
     #[error("{file}: {message}")]
