@@ -52,7 +52,10 @@ fn refusals_name_the_fix_and_write_nothing() {
         (&["remove", "us-east-1", "--apply"], "us-east-1 is the home region"),
         (&["remove", "eu-central-1", "--apply"], "eu-central-1 is not a [[region]] of the app"),
         (&["add", "eu-west-1", "--apply"], "continue it with `cargo xtask region add eu-west-1 --resume`"),
-        (&["add", "eu-central-1", "--certificate-arn", "arn:aws:acm:us-east-1:1:certificate/x"], "not in a region being added"),
+        (
+            &["add", "eu-central-1", "--certificate-arn", "arn:aws:acm:us-east-1:1:certificate/x"],
+            "not in a region being added",
+        ),
     ];
     for (i, (args, message)) in cases.into_iter().enumerate() {
         let (ok, _, stderr, _) = region(&endpoint, &format!("refusal{i}"), args);

@@ -74,7 +74,9 @@ pub async fn drain(
         tokio::time::sleep(settings.ttl).await;
     }
     if settings.skip {
-        println!("not waiting for {region}'s consumers (--skip-drain): what they had not processed is left unprocessed");
+        println!(
+            "not waiting for {region}'s consumers (--skip-drain): what they had not processed is left unprocessed"
+        );
         return Ok(());
     }
     let cloudwatch = aws.cloudwatch(region);
@@ -105,11 +107,8 @@ pub async fn drain(
 
 /// After the timeout: a person at a terminal may go on; otherwise the step fails with the ways on.
 fn decide(region: &str, busy: &[String], settings: &DrainSettings, prompt: &dyn Prompt) -> Result<()> {
-    let state = format!(
-        "{region}'s consumers have not drained after {} s ({})",
-        settings.timeout.as_secs(),
-        busy.join(", ")
-    );
+    let state =
+        format!("{region}'s consumers have not drained after {} s ({})", settings.timeout.as_secs(), busy.join(", "));
     let question = format!(
         "{state}. Delete its region stack anyway? Events it has not published or projected yet stay in the log only \
          [y/N]"

@@ -94,10 +94,13 @@ fn an_edit_that_breaks_the_config_names_the_edited_file_line_and_field() {
     let without_certificate = NewRegion { name: "eu-central-1".into(), certificate_arn: None };
     let error = add_regions(FILE, EXAMPLE, &[without_certificate]).expect_err("[dns] needs a certificate");
     let message = error.to_string();
-    let line = example_with("\n[[region]]\nname = \"eu-central-1\"\n").lines().count();
-    assert!(message.starts_with("regions.toml (after adding eu-central-1):"), "{message}");
-    assert!(message.contains("region[3].certificate_arn: [dns] is set, so eu-central-1 needs certificate_arn"), "{message}");
-    assert!(line > 20, "the edited file is longer than its header");
+    let edited = example_with("\n[[region]]\nname = \"eu-central-1\"\n");
+    let line = edited.lines().position(|l| l == "name = \"eu-central-1\"").expect("the new entry") + 1;
+    assert!(message.starts_with(&format!("regions.toml (after adding eu-central-1):{line}:8: ")), "{message}");
+    assert!(
+        message.contains("region[3].certificate_arn: [dns] is set, so eu-central-1 needs certificate_arn"),
+        "{message}"
+    );
     let unknown = add_regions(FILE, EXAMPLE, &[new("eu-central-9")]).expect_err("unknown region");
     assert!(unknown.to_string().contains("region[3].name: unknown AWS region \"eu-central-9\""), "{unknown}");
 }

@@ -243,10 +243,16 @@ impl fmt::Display for Step {
         match self {
             Step::Bootstrap { region } => write!(f, "bootstrap {region}: its assets bucket (bootstrap stack)"),
             Step::AddReplica { table, region } => {
-                write!(f, "data stack: add the {region} replica of {} (one replica per update), wait until ACTIVE", table.name)
+                write!(
+                    f,
+                    "data stack: add the {region} replica of {} (one replica per update), wait until ACTIVE",
+                    table.name
+                )
             }
             Step::RegionStack { region } => write!(f, "deploy {region}'s region stack"),
-            Step::Dns { region } => write!(f, "dns stack: health checks and records for the new set of regions ({region})"),
+            Step::Dns { region } => {
+                write!(f, "dns stack: health checks and records for the new set of regions ({region})")
+            }
             Step::Drain { region } => write!(
                 f,
                 "wait for the record's TTL and for {region}'s publisher and projectors to drain (iterator age 0)"

@@ -83,8 +83,11 @@ pub fn start(plan: &RegionPlan, deployed: &Deployed, resume: bool) -> Result<usi
         _ => {
             // Without --resume, a data step or the region stack's deletion already done means an
             // earlier run stopped half-way: going from the top would undo it.
-            let stateful = |i: &usize| plan.steps[*i].is_data() || matches!(plan.steps[*i], Step::DeleteRegionStack { .. });
-            if let (Some(last), true) = (last_done, (0..plan.steps.len()).filter(stateful).any(|i| done(plan, i, deployed))) {
+            let stateful =
+                |i: &usize| plan.steps[*i].is_data() || matches!(plan.steps[*i], Step::DeleteRegionStack { .. });
+            if let (Some(last), true) =
+                (last_done, (0..plan.steps.len()).filter(stateful).any(|i| done(plan, i, deployed)))
+            {
                 bail!(
                     "an earlier run got as far as step {} ({}); continue it with --resume",
                     last + 1,

@@ -131,7 +131,10 @@ async fn a_removal_stopped_half_way_says_how_to_resume_and_resume_finishes_it() 
     dangerous.deploy.require_approval = RequireApproval::Dangerous;
     let error = apply(aws, account, &plan, &dangerous, &[], &gate, &NoTerminal).await.expect_err("stopped");
     let message = error.to_string();
-    assert!(message.contains("step 5/6 (data stack: remove the ap-southeast-2 replica of regionrs-idempotency"), "{message}");
+    assert!(
+        message.contains("step 5/6 (data stack: remove the ap-southeast-2 replica of regionrs-idempotency"),
+        "{message}"
+    );
     assert!(message.contains("continue with `cargo xtask region remove ... --resume`"), "{message}");
     assert_eq!(script.asked.lock().expect("lock").len(), 3, "one question per dangerous update");
     let tables = deployed_replicas(&session).await;
@@ -151,7 +154,9 @@ async fn consumers_that_do_not_drain_stop_the_removal_without_a_terminal() {
     let (_emulator, session, text) = deployed("regiondr", &["eu-west-1", "us-east-1", ADDED]).await;
     let metric = aws_sdk_cloudwatch::types::MetricDatum::builder()
         .metric_name("IteratorAge")
-        .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("FunctionName").value("regiondr-publisher").build())
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder().name("FunctionName").value("regiondr-publisher").build(),
+        )
         .value(42_000.0)
         .build();
     let cloudwatch = session.aws.cloudwatch(ADDED);
