@@ -265,10 +265,12 @@ fn line_diff(old: &str, new: &str) -> String {
     }
     let mut out = String::new();
     for line in &old[prefix..old.len() - suffix] {
-        out.push_str(&format!("  - {line}\n"));
+        out.push_str(format!("  - {line}").trim_end());
+        out.push('\n');
     }
     for line in &new[prefix..new.len() - suffix] {
-        out.push_str(&format!("  + {line}\n"));
+        out.push_str(format!("  + {line}").trim_end());
+        out.push('\n');
     }
     out
 }
@@ -281,14 +283,14 @@ mod tests {
     fn an_entry_taken_out_of_the_middle_is_shown_from_its_header() {
         let old = "a\n\n[[region]]\nname = \"x\"\n\n[[region]]\nname = \"y\"\n\n[[region]]\nname = \"z\"\n";
         let new = "a\n\n[[region]]\nname = \"x\"\n\n[[region]]\nname = \"z\"\n";
-        assert_eq!(line_diff(old, new), "  - [[region]]\n  - name = \"y\"\n  - \n");
+        assert_eq!(line_diff(old, new), "  - [[region]]\n  - name = \"y\"\n  -\n");
     }
 
     #[test]
     fn the_edit_is_shown_as_the_lines_taken_out_and_put_in() {
         let old = "a\n\n[[region]]\nname = \"x\"\n\n[dns]\n";
         let new = "a\n\n[[region]]\nname = \"x\"\n\n[[region]]\nname = \"y\"\n\n[dns]\n";
-        assert_eq!(line_diff(old, new), "  + [[region]]\n  + name = \"y\"\n  + \n");
-        assert_eq!(line_diff(new, old), "  - [[region]]\n  - name = \"y\"\n  - \n");
+        assert_eq!(line_diff(old, new), "  + [[region]]\n  + name = \"y\"\n  +\n");
+        assert_eq!(line_diff(new, old), "  - [[region]]\n  - name = \"y\"\n  -\n");
     }
 }
