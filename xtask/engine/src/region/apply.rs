@@ -115,7 +115,7 @@ impl StepRun<'_> {
                 let groups = Groups { closing: vec![name(StackPart::Dns, &home)], ..Groups::default() };
                 self.deploy(&session, &home, groups, &[]).await
             }
-            Step::Drain { region } => self.drain(region).await,
+            Step::Drain { region } => guarded(&session, self.drain(region), ctrl_c()).await,
             Step::DeleteRegionStack { region } => {
                 let stack = name(StackPart::Region, region);
                 guarded(&session, crate::destroy::delete_stack(&session, region, &stack), ctrl_c()).await

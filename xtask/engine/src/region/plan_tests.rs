@@ -126,31 +126,28 @@ fn plans_print_in_order_with_the_dangerous_step_said() {
     assert!(text.contains("7. data stack: remove the ap-southeast-2 replica of orders-view-task-view (dangerous"));
 }
 
-fn deployed(plan: &RegionPlan, data: &Layout, region_stacks: &[&str]) -> Deployed {
-    Deployed {
-        data: Some(data.clone()),
-        bootstrapped: plan.before.region_names().map(str::to_owned).collect(),
-        region_stacks: region_stacks.iter().map(|r| (*r).to_owned()).collect(),
-    }
+fn deployed(data: &Layout, region_stacks: &[&str]) -> Deployed {
+    let region_stacks: std::collections::BTreeSet<String> = region_stacks.iter().map(|r| (*r).to_owned()).collect();
+    Deployed { data: Some(data.clone()), region_stacks_present: region_stacks.clone(), region_stacks }
 }
 
 #[test]
 fn resume_starts_after_the_last_step_the_deployed_state_shows() {
     let plan = removing("eu-west-1");
     let all = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-    let fresh = deployed(&plan, &plan.initial, &all);
+    let fresh = deployed(&plan.initial, &all);
     assert_eq!(start(&plan, &fresh, false).expect("fresh"), 0);
     assert_eq!(start(&plan, &fresh, true).expect("nothing done"), 0);
     // The region stack is gone and the events replica removed: resume at the idempotency table.
     let events_removed = plan.steps.iter().position(|s| labels_of(s) == "-orders-events").expect("step");
-    let halfway = deployed(&plan, &plan.layouts[events_removed], &["us-east-1", "ap-southeast-2"]);
+    let halfway = deployed(&plan.layouts[events_removed], &["us-east-1", "ap-southeast-2"]);
     assert_eq!(start(&plan, &halfway, true).expect("resume"), events_removed + 1);
     let refused = start(&plan, &halfway, false).expect_err("a fresh run would undo it");
     assert!(refused.to_string().contains("continue it with --resume"), "{refused}");
     // A data stack somewhere else than the plan expects is named, not overwritten.
-    let elsewhere = deployed(&plan, &plan.layouts[plan.steps.len() - 1], &["us-east-1", "ap-southeast-2", "eu-west-1"]);
+    let elsewhere = deployed(&plan.layouts[plan.steps.len() - 1], &["us-east-1", "ap-southeast-2", "eu-west-1"]);
     assert_eq!(start(&plan, &elsewhere, true).expect("all replicas gone"), plan.steps.len());
-    let odd = deployed(&plan, &Layout::new(), &all);
+    let odd = deployed(&Layout::new(), &all);
     assert!(start(&plan, &odd, true).expect_err("unknown layout").to_string().contains("are not where step"));
 }
 
@@ -170,4 +167,21 @@ fn adding_or_removing_a_region_changes_no_other_regions_stacks_so_the_plan_leave
         let same = after.stack(&stack.name).expect("still synthesized");
         assert_eq!(stack.body, same.body, "{} would need an update the plan does not make", stack.name);
     }
+}
+
+#[test]
+fn an_addition_resumes_after_its_last_replica_and_a_failed_region_stack_is_deployed_again() {
+    let plan = adding(&["eu-central-1"]);
+    let configured = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+    assert_eq!(start(&plan, &deployed(&plan.initial, &configured), true).expect("start"), 0, "bootstraps re-run");
+    let label = |s: &Step| matches!(s, Step::AddReplica { table, .. } if table.name == "orders-idempotency");
+    let second = plan.steps.iter().position(label).expect("step");
+    assert_eq!(start(&plan, &deployed(&plan.layouts[second], &configured), true).expect("resume"), second + 1);
+    let region = plan.steps.iter().position(|s| matches!(s, Step::RegionStack { .. })).expect("step");
+    let replicas = &plan.layouts[region];
+    let with_region = deployed(replicas, &["us-east-1", "eu-west-1", "ap-southeast-2", "eu-central-1"]);
+    assert_eq!(start(&plan, &with_region, true).expect("resume"), region + 1, "only the dns stack is left");
+    let mut failed = deployed(replicas, &configured);
+    failed.region_stacks_present.insert("eu-central-1".into());
+    assert_eq!(start(&plan, &failed, true).expect("resume"), region, "a failed creation is not done");
 }

@@ -1,5 +1,5 @@
 //! Where a region change stands, worked out from what is deployed: the data stack's replicas
-//! (its layout, as `GetTemplate` returns it) and which regions have a bootstrap and a region stack.
+//! (its layout, as `GetTemplate` returns it) and which regions have a region stack.
 //! A step is done when what it leaves behind is deployed, or when a later step is done; `--resume`
 //! starts after the last done step, and a run without it starts only from the beginning.
 
@@ -16,10 +16,10 @@ use std::collections::BTreeSet;
 pub struct Deployed {
     /// The data stack's layout (`None`: no data stack).
     pub data: Option<Layout>,
-    /// Regions whose bootstrap stack is deployed.
-    pub bootstrapped: BTreeSet<String>,
-    /// Regions whose region stack is deployed (or being changed).
+    /// Regions whose region stack is deployed and usable.
     pub region_stacks: BTreeSet<String>,
+    /// Regions with a region stack in any state (deployed, failed, being changed).
+    pub region_stacks_present: BTreeSet<String>,
 }
 
 impl Deployed {
@@ -35,14 +35,13 @@ impl Deployed {
         let regions: BTreeSet<&str> = config.region_names().chain(plan.after.region_names()).collect();
         for region in regions {
             let cfn = session.aws.cloudformation(region);
-            let exists = |state: StackState| !matches!(state, StackState::Absent | StackState::InReview);
-            let bootstrap = stacks::app::stack_name(config, StackPart::Bootstrap, region);
-            if matches!(StackState::of(stack::status(&cfn, &bootstrap).await?.as_ref()), StackState::Deployed(_)) {
-                deployed.bootstrapped.insert(region.to_owned());
-            }
             let name = stacks::app::stack_name(config, StackPart::Region, region);
-            if exists(StackState::of(stack::status(&cfn, &name).await?.as_ref())) {
+            let state = StackState::of(stack::status(&cfn, &name).await?.as_ref());
+            if matches!(state, StackState::Deployed(_)) {
                 deployed.region_stacks.insert(region.to_owned());
+            }
+            if !matches!(state, StackState::Absent | StackState::InReview) {
+                deployed.region_stacks_present.insert(region.to_owned());
             }
         }
         Ok(deployed)
@@ -52,11 +51,11 @@ impl Deployed {
 /// Whether step `index` alone shows as done.
 fn done(plan: &RegionPlan, index: usize, deployed: &Deployed) -> bool {
     match &plan.steps[index] {
-        Step::Bootstrap { region } => deployed.bootstrapped.contains(region),
+        // A bootstrap stack may exist before the change (`cargo xtask bootstrap`), and deploying it
+        // or the dns stack again changes nothing once it is current: neither tells how far a run got.
+        Step::Bootstrap { .. } | Step::Dns { .. } => false,
         Step::RegionStack { region } => deployed.region_stacks.contains(region),
-        // Updating the dns stack again changes nothing once it is current.
-        Step::Dns { .. } => false,
-        Step::Drain { region } | Step::DeleteRegionStack { region } => !deployed.region_stacks.contains(region),
+        Step::Drain { region } | Step::DeleteRegionStack { region } => !deployed.region_stacks_present.contains(region),
         Step::AddReplica { .. } | Step::UnprotectReplicas { .. } | Step::RemoveReplica { .. } => {
             // Done when the data stack is where this step, or a later data step, leaves it.
             let data = deployed.data.as_ref();
