@@ -158,6 +158,8 @@ async fn consumers_that_do_not_drain_stop_the_removal_without_a_terminal() {
             aws_sdk_cloudwatch::types::Dimension::builder().name("FunctionName").value("regiondr-publisher").build(),
         )
         .value(42_000.0)
+        // A second old at least: a query's end time is exclusive and moto truncates it to the second.
+        .timestamp((std::time::SystemTime::now() - Duration::from_secs(30)).into())
         .build();
     let cloudwatch = session.aws.cloudwatch(ADDED);
     cloudwatch.put_metric_data().namespace("AWS/Lambda").metric_data(metric).send().await.expect("put metric");
