@@ -111,8 +111,9 @@ impl AddArgs {
         if !change.applies() {
             return Ok(());
         }
-        change.write(&text, &edited)?;
+        // Packaged before the file is written: a build failure leaves nothing half-done.
         let artifacts = crate::package::artifacts_for_deploy(&edited.after)?;
+        change.write(&text, &edited)?;
         let resume = change.resume_command("add", &self.regions.join(" "), "");
         change.apply(&aws, &plan, &artifacts, resume, DrainSettings::default()).await
     }

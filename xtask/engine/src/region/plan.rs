@@ -44,8 +44,10 @@ pub enum Step {
     },
     /// Update the dns stack to the new set of regions.
     Dns {
-        /// The region that joins or leaves the answers.
-        region: String,
+        /// The regions that join the answers, or the one that leaves them.
+        regions: String,
+        /// Joining (an addition) rather than leaving.
+        joins: bool,
     },
     /// Wait for resolvers to forget the region's record and for its consumers to drain.
     Drain {
@@ -129,7 +131,7 @@ impl RegionPlan {
         }
         steps.extend(added.iter().map(|r| Step::RegionStack { region: r.clone() }));
         if has_dns(after)? {
-            steps.push(Step::Dns { region: added.join(", ") });
+            steps.push(Step::Dns { regions: added.join(", "), joins: true });
         }
         RegionPlan::with_layouts(Direction::Add, added, steps, before, after)
     }
@@ -147,7 +149,7 @@ impl RegionPlan {
         let tables = layout::global_tables(&serde_json::from_str(&data_stack(before)?.body)?);
         let mut steps = Vec::new();
         if has_dns(before)? {
-            steps.push(Step::Dns { region: region.clone() });
+            steps.push(Step::Dns { regions: region.clone(), joins: false });
         }
         steps.push(Step::Drain { region: region.clone() });
         steps.push(Step::DeleteRegionStack { region: region.clone() });
@@ -250,8 +252,11 @@ impl fmt::Display for Step {
                 )
             }
             Step::RegionStack { region } => write!(f, "deploy {region}'s region stack"),
-            Step::Dns { region } => {
-                write!(f, "dns stack: health checks and records for the new set of regions ({region})")
+            Step::Dns { regions, joins: true } => {
+                write!(f, "dns stack: {regions} joins the answers (health check and records), now that it can serve")
+            }
+            Step::Dns { regions, joins: false } => {
+                write!(f, "dns stack: {regions} leaves the answers (its health check and records removed)")
             }
             Step::Drain { region } => write!(
                 f,
