@@ -11,7 +11,7 @@ use engine::plan::RegionSelection;
 use engine::session::Session;
 use stacks::StackPart;
 
-/// Flags of `cargo xtask destroy`.
+/// Flags of `cargo xtask destroy`. The region may be one no longer in regions.toml.
 #[derive(Debug, clap::Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
@@ -36,10 +36,16 @@ impl DestroyArgs {
     pub fn run(&self) -> Result<()> {
         crate::runtime()?.block_on(async {
             let loaded = Session::load(&self.aws.config, &self.aws.settings()).await?;
-            let selection = RegionSelection { regions: vec![self.region.clone()], all: false };
-            engine::plan::select(&loaded.config, &selection)?;
+            if !loaded.config.region_names().any(|r| r == self.region) {
+                // A region taken out of regions.toml (`region remove`) still has its stack by name.
+                if !stacks::config::is_commercial_region(&self.region) || self.force_data {
+                    let selection = RegionSelection { regions: vec![self.region.clone()], all: false };
+                    engine::plan::select(&loaded.config, &selection)?;
+                }
+                println!("{} is not in regions.toml: its region stack is looked up by name", self.region);
+            }
             let session = loaded.connect().await?;
-            let region_stack = session.stack(StackPart::Region, &self.region)?.name.clone();
+            let region_stack = stacks::app::stack_name(&session.config, StackPart::Region, &self.region);
             if !self.yes && !confirm(&format!("Delete {region_stack} in {}? [y/N] ", self.region), "y")? {
                 bail!("not confirmed; nothing deleted");
             }

@@ -14,6 +14,7 @@ mod options;
 mod package;
 mod redrive;
 mod status;
+mod region;
 mod synth;
 mod test;
 
@@ -54,6 +55,10 @@ enum Command {
     /// puts it back.
     #[command(subcommand)]
     Drill(drill::DrillCommand),
+    /// Add or remove regions: regions.toml edited in place, the ordered plan printed, and with
+    /// --apply run through reviewed change sets (--resume continues a run that stopped).
+    #[command(subcommand)]
+    Region(region::RegionCommand),
     /// Run the local AWS emulator (moto) on 127.0.0.1.
     #[command(subcommand)]
     Local(local::LocalCommand),
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Redrive(args) => args.run().map(|()| 0),
         Command::Status(args) => args.run(),
         Command::Drill(command) => command.run().map(|()| 0),
+        Command::Region(command) => command.run().map(|()| 0),
         Command::Local(command) => command.run().map(|()| 0),
         Command::Package(args) => args.run().map(|()| 0),
         Command::Bench(command) => command.run().map(|()| 0),

@@ -12,13 +12,15 @@ use std::time::SystemTime;
 /// Deletes the region stack of `region`, then, when `typed_data_name` is given, the data stack.
 /// The data stack goes only from the home region, when the name typed back matches and no other
 /// region still has its region stack (their publishers read the replicas the data stack manages).
+/// The region need not be in the config any more: its stack is found by its name
+/// (`<app>-region-<region>`), so a region taken out of `regions.toml` can still be destroyed.
 pub async fn destroy(session: &Session, region: &str, typed_data_name: Option<&str>) -> Result<()> {
-    let region_stack = session.stack(StackPart::Region, region)?.name.clone();
+    let region_stack = stacks::app::stack_name(&session.config, StackPart::Region, region);
     let data_stack = match typed_data_name {
         None => None,
         Some(typed) => Some(check_data_deletion(session, region, typed).await?),
     };
-    delete(session, region, &region_stack).await?;
+    delete_stack(session, region, &region_stack).await?;
     if let Some(data) = data_stack {
         if !session.aws.is_emulated() {
             let cfn = session.aws.cloudformation(region);
@@ -30,15 +32,15 @@ pub async fn destroy(session: &Session, region: &str, typed_data_name: Option<&s
         if session.assembly.stack(&dns).is_some()
             && stack::status(&session.aws.cloudformation(region), &dns).await?.is_some()
         {
-            delete(session, region, &dns).await?;
+            delete_stack(session, region, &dns).await?;
         }
-        delete(session, region, &data).await?;
+        delete_stack(session, region, &data).await?;
         println!(
             "the event log and view tables are retained (DeletionPolicy RetainExceptOnCreate); delete them by hand if \
              wanted"
         );
     }
-    let bootstrap = session.stack(StackPart::Bootstrap, region)?.name.clone();
+    let bootstrap = stacks::app::stack_name(&session.config, StackPart::Bootstrap, region);
     println!("{bootstrap} (the assets bucket) is kept; later deploys reuse it");
     Ok(())
 }
@@ -71,7 +73,9 @@ async fn check_data_deletion(session: &Session, region: &str, typed: &str) -> Re
     Ok(data)
 }
 
-async fn delete(session: &Session, region: &str, name: &str) -> Result<()> {
+/// Deletes the stack `name` in `region` and follows the deletion to its end; a stack that does not
+/// exist is already deleted.
+pub async fn delete_stack(session: &Session, region: &str, name: &str) -> Result<()> {
     let cfn = session.aws.cloudformation(region);
     if stack::status(&cfn, name).await?.is_none() {
         println!("{name} does not exist in {region}; nothing to delete");

@@ -4,7 +4,8 @@
 //! [`poll`]), the review of every change ([`review`]), the approval gate ([`approval`]),
 //! deployments in waves with rollback triggers ([`deploy`], [`rollback`]), recovery of failed
 //! creations ([`recovery`]), nothing left behind ([`guard`], [`interrupt`]), reviews without
-//! executing ([`diff`]), and what the local emulator lacks ([`emulation`]). The CLI is a thin
+//! executing ([`diff`]), what the local emulator lacks ([`emulation`]), readings of a deployed
+//! region ([`observe`]), and adding or removing regions ([`region`]). The CLI is a thin
 //! layer over it; other tools (status, drills, region changes) build on the same pieces.
 
 pub mod approval;
@@ -28,6 +29,7 @@ pub mod plan;
 pub mod poll;
 pub mod recovery;
 pub mod redrive;
+pub mod region;
 pub mod review;
 pub mod rollback;
 pub mod route53;

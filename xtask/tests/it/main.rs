@@ -3,3 +3,4 @@
 
 mod credentials;
 mod plan;
+mod region;

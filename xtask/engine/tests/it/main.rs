@@ -1,6 +1,6 @@
 //! The engine's integration tests, one binary: deployments, reviews and destroys against the local
 //! emulator (asserted through the AWS APIs), the stack states the emulator cannot produce against
-//! a mocked CloudFormation, and where credentials go.
+//! a mocked CloudFormation, where credentials go, and region changes.
 
 mod credentials;
 mod deploy;
@@ -16,5 +16,6 @@ mod prepare;
 mod recovery;
 mod redrive;
 mod status;
+mod region;
 mod support;
 mod waves;
