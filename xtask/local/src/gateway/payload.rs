@@ -218,7 +218,7 @@ fn percent_decode(text: &str) -> String {
 /// The HTTP response for the function's answer `payload` (format 2.0 rules above); a payload
 /// that is not JSON is a 500, as API Gateway answers a malformed integration response.
 pub fn response_from(payload: &[u8]) -> HttpResponse {
-    let Ok(value) = serde_json::from_slice::<Value>(payload) else {
+    let Ok(mut value) = serde_json::from_slice::<Value>(payload) else {
         return internal_error();
     };
     if value.get("statusCode").is_none() {
@@ -227,6 +227,10 @@ pub fn response_from(payload: &[u8]) -> HttpResponse {
             headers: vec![("content-type".into(), "application/json".into())],
             body: value.to_string().into_bytes(),
         };
+    }
+    // Every field but `statusCode` may be left out; the type wants `cookies`.
+    if let Some(object) = value.as_object_mut() {
+        object.entry("cookies").or_insert_with(|| json!([]));
     }
     let Ok(response) = serde_json::from_value::<ApiGatewayV2httpResponse>(value) else {
         return internal_error();
