@@ -53,7 +53,10 @@ pub(super) fn lines(runtime: &Runtime, deployment: &Deployment, kills: &[Kill]) 
         }
         for (handle, source) in &region.mappings {
             let config = handle.config();
-            let stream = arn_parts(&config.event_source_arn).map_or(config.event_source_arn.as_str(), |(_, _, r)| r);
+            let stream = arn_parts(&config.event_source_arn).map_or_else(
+                || config.event_source_arn.clone(),
+                |(service, _, resource)| format!("{service} {resource}"),
+            );
             let origin = match source {
                 MappingSource::LambdaApi => "from the Lambda API".to_owned(),
                 MappingSource::Template { logical_id } => {

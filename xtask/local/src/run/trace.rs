@@ -13,9 +13,6 @@ use domain::{ViewStore, item::aggregate_key};
 use stacks::app::FunctionKind;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Most `GetRecords` calls per shard when reading a stream back.
-const MAX_READS_PER_SHARD: usize = 200;
-
 /// Reading a store failed.
 #[derive(Debug, thiserror::Error)]
 #[error("{region}: {what}: {message}")]
@@ -113,37 +110,11 @@ async fn stream_events(clients: &Clients, region: &RegionDeployment, id: &str) -
     let publisher = PublisherEnvironment::from_lookup(variables(region, FunctionKind::Publisher))
         .map_err(|e| failed(region, "the publisher's variables")(e.to_string()))?;
     let stream = publisher.event_stream_name;
-    let kinesis = clients.kinesis(&region.region);
-    let error = |e: &dyn std::fmt::Display| failed(region, &format!("the stream {stream}"))(e.to_string());
-    let shards = kinesis.list_shards().stream_name(&stream).send().await.map_err(|e| error(&e))?;
-    let mut events = Vec::new();
-    for shard in shards.shards() {
-        let mut iterator = kinesis
-            .get_shard_iterator()
-            .stream_name(&stream)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .map_err(|e| error(&e))?
-            .shard_iterator;
-        for _ in 0..MAX_READS_PER_SHARD {
-            let Some(current) = iterator.take() else { break };
-            let page = kinesis.get_records().shard_iterator(current).send().await.map_err(|e| error(&e))?;
-            for record in page.records() {
-                if let Ok(event) = DomainEvent::parse(record.data().as_ref())
-                    && event.aggregate_id == id
-                {
-                    events.push(event);
-                }
-            }
-            if page.records().is_empty() {
-                break;
-            }
-            iterator = page.next_shard_iterator;
-        }
-    }
-    Ok(events)
+    let records = publisher::replay::kinesis_records(&clients.kinesis(&region.region), &stream)
+        .await
+        .map_err(|e| failed(region, &format!("the stream {stream}"))(e.to_string()))?;
+    let events = records.iter().filter_map(|record| DomainEvent::parse(&record.data).ok());
+    Ok(events.filter(|event| event.aggregate_id == id).collect())
 }
 
 async fn audit_objects(
