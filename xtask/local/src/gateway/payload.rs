@@ -138,32 +138,13 @@ pub fn request_event(
             base64::engine::general_purpose::STANDARD.encode(&request.body)
         }
     });
-    let time = context.time;
-    let clock = time::macros::format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
     let mut event = json!({
         "version": "2.0",
         "routeKey": route,
         "rawPath": request.path,
         "rawQueryString": request.query,
         "headers": headers,
-        "requestContext": {
-            "accountId": context.account_id,
-            "apiId": context.api_id,
-            "domainName": context.domain_name,
-            "domainPrefix": context.api_id,
-            "http": {
-                "method": request.method,
-                "path": request.path,
-                "protocol": request.protocol,
-                "sourceIp": context.source_ip,
-                "userAgent": header("user-agent").unwrap_or_default(),
-            },
-            "requestId": context.request_id,
-            "routeKey": route,
-            "stage": "$default",
-            "time": time.format(clock).unwrap_or_default(),
-            "timeEpoch": i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or_default(),
-        },
+        "requestContext": context_json(request, route, context, header("user-agent").unwrap_or_default()),
         "isBase64Encoded": !text && body.is_some(),
     });
     if !cookies.is_empty() {
@@ -179,6 +160,30 @@ pub fn request_event(
         event["body"] = Value::String(body);
     }
     event
+}
+
+/// `requestContext` of the event.
+fn context_json(request: &HttpRequest, route: &str, context: &RequestContext, user_agent: &str) -> Value {
+    let time = context.time;
+    let clock = time::macros::format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
+    json!({
+        "accountId": context.account_id,
+        "apiId": context.api_id,
+        "domainName": context.domain_name,
+        "domainPrefix": context.api_id,
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": request.protocol,
+            "sourceIp": context.source_ip,
+            "userAgent": user_agent,
+        },
+        "requestId": context.request_id,
+        "routeKey": route,
+        "stage": "$default",
+        "time": time.format(clock).unwrap_or_default(),
+        "timeEpoch": i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or_default(),
+    })
 }
 
 /// Query pairs, percent-decoded (`+` is a space).

@@ -13,6 +13,7 @@
 
 pub mod build;
 pub mod discover;
+mod report;
 pub mod trace;
 
 pub use discover::{DeployedFunction, Deployment, DiscoverError, DiscoveredMapping, MappingSource, discover};
@@ -231,8 +232,6 @@ impl Runtime {
         }
     }
 }
-
-mod report;
 
 async fn start_region(
     clients: &Clients,
