@@ -32,7 +32,7 @@ enum Command {
     /// Show what a deploy would change (change sets created, reviewed and deleted). Exit 0: no
     /// changes, 2: changes, 3: dangerous or refused changes, 1: a stack could not be reviewed.
     Diff(diff::DiffArgs),
-    /// The whole kit locally, no AWS account: emulator, synth, deploy with review, smoke test.
+    /// The whole kit locally, no AWS account: emulator, synth, deploy with review, the local runtime, smoke test.
     Demo(demo::DemoArgs),
     /// Deploy through reviewed change sets: bootstrap and data (home region), the region stacks in
     /// waves (the canary alone, then the others), the dns stack; or prepare / execute change sets.
@@ -41,7 +41,7 @@ enum Command {
     Bootstrap(bootstrap::BootstrapArgs),
     /// Delete a region's stack (and, with --force-data, the dns and data stacks).
     Destroy(destroy::DestroyArgs),
-    /// Run the local AWS emulator (moto) on 127.0.0.1.
+    /// The local AWS emulator (moto) on 127.0.0.1, and the app run on it (`local run`).
     #[command(subcommand)]
     Local(local::LocalCommand),
     /// Build every function with cargo-lambda into content-hash-named bootstrap.zip files.
