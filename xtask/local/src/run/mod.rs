@@ -164,6 +164,9 @@ pub struct Runtime {
 impl Runtime {
     /// Starts every region of `deployment`: hosts, mappings, gateways; then replication.
     pub async fn start(clients: &Clients, deployment: &Deployment, settings: RunSettings) -> Result<Runtime, RunError> {
+        let mut settings = settings;
+        // Each process starts in its binary's directory, so a relative path would not find it.
+        settings.binaries = std::path::absolute(&settings.binaries).unwrap_or(settings.binaries);
         let outages = Outages::new();
         let mut regions = Vec::new();
         for (index, region) in deployment.regions.iter().enumerate() {
