@@ -1,5 +1,10 @@
 //! `cargo xtask local up | down | status`: the local AWS emulator (pinned moto server from the
 //! project venv) on 127.0.0.1, started in the background and stopped by the pid it recorded.
+//! `cargo xtask local run`: the deployed app run on this machine ([`run`]).
+
+mod run;
+
+pub use run::{RunArgs, RuntimeOptions, start_runtime};
 
 use crate::options::DEFAULT_LOCAL_PORT;
 use anyhow::{Context, Result, bail};
@@ -26,6 +31,9 @@ pub enum LocalCommand {
     Down,
     /// Say whether the emulator is running and where.
     Status,
+    /// Run the app deployed to the emulator: the real function binaries in every region, each
+    /// region's API on loopback, event source mappings and replication emulated; until Ctrl-C.
+    Run(RunArgs),
 }
 
 impl LocalCommand {
@@ -35,6 +43,7 @@ impl LocalCommand {
             LocalCommand::Up { port } => up(*port).map(|_| ()),
             LocalCommand::Down => down(),
             LocalCommand::Status => status(),
+            LocalCommand::Run(args) => args.run(),
         }
     }
 }

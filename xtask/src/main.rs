@@ -36,7 +36,7 @@ enum Command {
     /// Show what a deploy would change (change sets created, reviewed and deleted). Exit 0: no
     /// changes, 2: changes, 3: dangerous or refused changes, 1: a stack could not be reviewed.
     Diff(diff::DiffArgs),
-    /// The whole kit locally, no AWS account: emulator, synth, deploy with review, smoke test.
+    /// The whole kit locally, no AWS account: emulator, synth, deploy with review, the local runtime, smoke test.
     Demo(demo::DemoArgs),
     /// Deploy through reviewed change sets: bootstrap and data (home region), the region stacks in
     /// waves (the canary alone, then the others), the dns stack; or prepare / execute change sets.
@@ -59,7 +59,7 @@ enum Command {
     /// --apply run through reviewed change sets (--resume continues a run that stopped).
     #[command(subcommand)]
     Region(region::RegionCommand),
-    /// Run the local AWS emulator (moto) on 127.0.0.1.
+    /// The local AWS emulator (moto) on 127.0.0.1, and the app run on it (`local run`).
     #[command(subcommand)]
     Local(local::LocalCommand),
     /// Build every function with cargo-lambda into content-hash-named bootstrap.zip files.

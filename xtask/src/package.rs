@@ -56,7 +56,7 @@ fn ensure_rust_target(arch: Arch) -> Result<()> {
     println!("== rustup target add {target}");
     let status = Command::new("rustup").args(["target", "add", target]).status().context("running rustup")?;
     if !status.success() {
-        bail!("rustup target add {target} failed; install the target, or run the demo with --empty-archives");
+        bail!("rustup target add {target} failed; install the target, or run the demo without --real-archives");
     }
     Ok(())
 }

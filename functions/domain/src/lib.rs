@@ -17,6 +17,7 @@ pub mod origin;
 pub mod origin_index;
 pub mod runtime;
 pub mod store;
+pub mod stream_image;
 pub mod task;
 pub mod view;
 

@@ -6,11 +6,11 @@
 
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use aws_sdk_dynamodbstreams::Client;
-use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
-use base64::Engine;
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use domain::item::{AGGREGATE_KEY, AttributeMap};
-use serde_json::{Map, Value, json};
-use std::collections::{BTreeSet, HashMap};
+use domain::stream_image::image_json;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// Upper bound on GetRecords calls per shard, so a misbehaving endpoint cannot loop forever.
 const MAX_READS_PER_SHARD: usize = 1_000;
@@ -161,25 +161,4 @@ fn lambda_record(record: &Record, arn: &str) -> Value {
         "dynamodb": dynamodb,
         "eventSourceARN": arn,
     })
-}
-
-fn image_json(image: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(image.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<Map<_, _>>())
-}
-
-fn attribute_json(value: &AttributeValue) -> Value {
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    match value {
-        AttributeValue::S(s) => json!({"S": s}),
-        AttributeValue::N(n) => json!({"N": n}),
-        AttributeValue::Bool(b) => json!({"BOOL": b}),
-        AttributeValue::Null(b) => json!({"NULL": b}),
-        AttributeValue::B(b) => json!({"B": b64(b.as_ref())}),
-        AttributeValue::Ss(v) => json!({"SS": v}),
-        AttributeValue::Ns(v) => json!({"NS": v}),
-        AttributeValue::Bs(v) => json!({"BS": v.iter().map(|b| b64(b.as_ref())).collect::<Vec<_>>()}),
-        AttributeValue::M(m) => json!({"M": image_json(m)}),
-        AttributeValue::L(l) => json!({"L": l.iter().map(attribute_json).collect::<Vec<_>>()}),
-        _ => json!({"NULL": true}),
-    }
 }

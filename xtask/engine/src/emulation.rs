@@ -38,9 +38,9 @@ pub fn dns_parameters(config: &AppConfig) -> Params {
 pub const LIMITS: &[&str] = &[
     "AWS::DynamoDB::GlobalTable and AWS::ApiGatewayV2::* are skipped by moto: the kit creates each replica table \
      itself (no replication between them), and the HTTP API exists only in the template",
-    "Lambda code never runs in moto (no Docker): the demo runs the publisher's real code in-process",
-    "every Route53 health check reports healthy and there is no TestDNSAnswer: which regions the shared name \
-     answers with is evaluated from the records and health checks, not observed",
+    "Lambda code never runs in moto (no Docker): the local runtime (`cargo xtask local run`, the demo) runs the \
+     functions' real binaries, built for this machine, against the emulator",
+    "every Route53 health check reports healthy and there is no TestDNSAnswer: [dns] is left out locally",
     "change sets report only the action: replacement and property changes are predicted from the AWS resource schemas",
     "AWS::CloudWatch::Alarm is skipped by moto and rollback triggers are ignored: region stacks' updates carry no \
      alarms locally (on AWS each update is rolled back by the region's alarms)",

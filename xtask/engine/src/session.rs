@@ -205,7 +205,7 @@ pub enum Purpose {
 
 /// moto runs an event source mapping on a table stream by invoking the function (which it
 /// cannot) and then drops the stream's records, so against the emulator the publisher's mapping
-/// is left out and whoever needs the stream (the demo, tests) reads it and plays the mapping.
+/// is left out, and the local runtime starts it from the synthesized template.
 fn without_publisher_mappings(assembly: &mut Assembly) -> Option<String> {
     let mut removed = 0;
     for stack in assembly.stacks.iter_mut().filter(|s| s.part == StackPart::Region) {
@@ -217,8 +217,8 @@ fn without_publisher_mappings(assembly: &mut Assembly) -> Option<String> {
     (removed > 0).then(|| {
         format!(
             "emulator: the publisher's stream mapping ({PUBLISHER_SUBSCRIPTION}) is left out of {removed} region \
-             stack(s): moto would consume the event log's stream by invoking a function it cannot run; the demo \
-             reads the stream and runs the publisher itself"
+             stack(s): moto would consume the event log's stream by invoking a function it cannot run; the local \
+             runtime emulates it from the template"
         )
     })
 }

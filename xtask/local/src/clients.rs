@@ -2,7 +2,8 @@
 //! HTTP client) that the caller builds: the deployer's loopback-aware configuration in the CLI,
 //! the test harness's in tests. Only the region changes between clients.
 
-use aws_config::{Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 /// Makes a client of any service for any region from one base configuration.
 #[derive(Debug, Clone)]
@@ -16,8 +17,27 @@ impl Clients {
         Clients { base }
     }
 
+    /// Clients for the local emulator at `endpoint`, with dummy credentials: the runtime never
+    /// signs a request with real ones. The caller checks that `endpoint` is on this machine.
+    pub fn emulator(endpoint: &str) -> Clients {
+        let credentials = Credentials::new("test", "test", None, None, "local-emulator");
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .http_client(domain::runtime::https_client())
+            .build();
+        Clients { base }
+    }
+
     fn config(&self, region: &str) -> SdkConfig {
         self.base.to_builder().region(Region::new(region.to_owned())).build()
+    }
+
+    /// CloudFormation in `region` (the deployed stacks' resources and parameters).
+    pub fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.config(region))
     }
 
     /// DynamoDB in `region`.

@@ -13,6 +13,8 @@
 //!   (the host is one).
 //! - [`replication`]: global-table replication between the regions' tables, through their
 //!   streams, last writer wins, with a lag.
+//! - [`gateway`]: each region's HTTP API on loopback (payload format 2.0 to the api function).
+//! - [`run`]: the runtime that puts it together for a deployed app: `cargo xtask local run`.
 //! - [`outage`]: regions taken down now or at a time, watched by every engine.
 //! - [`streams`]: shard listing and reading shared by the engines; [`clients`]: SDK clients per
 //!   region from one base configuration.
@@ -25,11 +27,13 @@ mod attributes;
 pub mod clients;
 mod environment;
 pub mod events;
+pub mod gateway;
 mod host;
 pub mod mapping;
 pub mod outage;
 mod process;
 pub mod replication;
+pub mod run;
 pub mod runtime_api;
 mod spec;
 pub mod streams;

@@ -1,6 +1,8 @@
 //! `cargo xtask demo`: the whole kit on this machine, without an AWS account. Starts the local
-//! emulator, synthesizes, deploys every region with the review printed, smoke-tests each region
-//! through the AWS APIs with the publisher's real code, and prints a summary.
+//! emulator, synthesizes, deploys every region with the review printed (placeholder function
+//! archives unless `--real-archives`: the emulator stores code and never runs it), runs the app
+//! on the local runtime (the real function binaries built for this machine, each region's API on
+//! loopback), sends a command to each region's API and follows its event through every store.
 
 mod smoke;
 
@@ -28,17 +30,18 @@ pub struct DemoArgs {
     /// Port of the local emulator (started unless it already runs).
     #[arg(long, default_value_t = DEFAULT_LOCAL_PORT)]
     pub port: u16,
-    /// Deploy empty archives instead of building the functions (the emulator never runs code);
-    /// without it the demo packages the functions with cargo-lambda first.
+    /// Build and deploy the real Lambda archives (`cargo xtask package`: arm64 release builds
+    /// with cargo-lambda); by default placeholder archives are deployed, since the emulator
+    /// stores code and never runs it, and the runtime runs binaries built for this machine.
     #[arg(long)]
-    pub empty_archives: bool,
+    pub real_archives: bool,
 }
 
 impl DemoArgs {
     /// Runs the demo.
     pub fn run(&self) -> Result<()> {
         let started = Instant::now();
-        println!("== 1/5 local emulator");
+        println!("== 1/6 local emulator");
         crate::local::up(self.port)?;
         crate::runtime()?.block_on(self.demo(started))
     }
@@ -54,20 +57,23 @@ impl DemoArgs {
         loaded.notes.iter().for_each(|note| println!("{note}"));
         let session = loaded.connect().await?;
 
-        println!("\n== 2/5 synth ({} regions, home {})", plan.regions.len(), session.config.home);
+        println!("\n== 2/6 synth ({} regions, home {})", plan.regions.len(), session.config.home);
         let written = write_assembly(&session.assembly, Path::new(DEMO_OUT), Format::Json)?;
         let bytes: usize = written.iter().sum();
         println!("{} templates, {bytes} bytes, in {DEMO_OUT}", session.assembly.stacks.len());
 
-        println!("\n== 3/5 function zips");
-        let artifacts = if self.empty_archives {
-            println!("emulator: deploying empty archives (--empty-archives); moto stores code but never runs it");
-            engine::artifacts::empty_archives(Path::new(".local/empty-archives"), "demo")?
-        } else {
+        println!("\n== 3/6 function archives");
+        let artifacts = if self.real_archives {
             crate::package::artifacts_for_deploy(&session.config)?
+        } else {
+            println!(
+                "emulator: deploying placeholder archives; moto stores code but never runs it, and the local \
+                 runtime runs binaries built for this machine (--real-archives builds and deploys the Lambda zips)"
+            );
+            engine::artifacts::empty_archives(Path::new(".local/empty-archives"), "demo")?
         };
 
-        println!("\n== 4/5 deploy --all (review printed, dangerous changes approved for the demo)");
+        println!("\n== 4/6 deploy --all (review printed, dangerous changes approved for the demo)");
         let deploy_started = Instant::now();
         let approval = Approval::new(plan.require_approval, plan.yes);
         let report = guarded(&session, deploy(&session, &plan, &artifacts, &approval), ctrl_c()).await?;
@@ -76,15 +82,33 @@ impl DemoArgs {
             bail!("{} did not deploy: {}", failed.stack, failed.outcome.label());
         }
 
-        println!("\n== 5/5 smoke test: commands -> event log -> publisher -> Kinesis, per region");
+        println!("\n== 5/6 local runtime");
+        let options = crate::local::RuntimeOptions {
+            config: self.config.clone(),
+            port: self.port,
+            regions: Vec::new(),
+            api_port: 0,
+            binaries: None,
+        };
+        let runtime_started = Instant::now();
+        let (runtime, deployment) = crate::local::start_runtime(&options).await?;
+        runtime.report(&deployment, &[]).iter().for_each(|line| println!("{line}"));
+        println!("(built and started in {:.1} s)", runtime_started.elapsed().as_secs_f64());
+
+        println!(
+            "\n== 6/6 smoke test: a command to each region's API -> event log -> publisher -> Kinesis -> projectors"
+        );
+        let clients = local::clients::Clients::emulator(&engine::emulator::endpoint(self.port));
         let mut smokes = Vec::new();
-        for (i, region) in plan.regions.iter().enumerate() {
-            let other = &plan.regions[(i + 1) % plan.regions.len()];
-            smokes.push(smoke::run(&session, region, other).await?);
+        for region in &plan.regions {
+            smokes.push(smoke::run(&runtime, &deployment, &clients, region).await);
         }
+        runtime.shutdown().await;
+        let smokes = smokes.into_iter().collect::<Result<Vec<_>>>()?;
         print_smoke(&smokes);
         println!(
-            "\ndemo done in {:.1} s: {} stacks deployed to the emulator at {}; stop it with `cargo xtask local down`",
+            "\ndemo done in {:.1} s: {} stacks deployed to the emulator at {}; `cargo xtask local run` runs the app \
+             again, `cargo xtask local down` stops the emulator",
             started.elapsed().as_secs_f64(),
             report.stacks.len(),
             engine::emulator::endpoint(self.port)
@@ -97,21 +121,23 @@ impl DemoArgs {
 }
 
 fn print_smoke(smokes: &[smoke::RegionSmoke]) {
+    let regions = smokes.len();
     println!(
-        "{:<15}  {:>8}  {:>10}  {:>9}  {:>15}  {:>13}  {:>9}  result",
-        "region", "appended", "replicated", "published", "skipped foreign", "kinesis calls", "on stream"
+        "{:<15}  {:>6}  {:>9}  {:>8}  {:>5}  {:>5}  {:>8}  result",
+        "region", "health", "published", "replicas", "views", "audit", "settled"
     );
     for s in smokes {
+        let settled = s.settled_in.map_or("-".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
         println!(
-            "{:<15}  {:>8}  {:>10}  {:>9}  {:>15}  {:>13}  {:>9}  {}",
+            "{:<15}  {:>6}  {:>9}  {:>8}  {:>5}  {:>5}  {:>8}  {}",
             s.region,
-            s.appended_local,
-            s.appended_foreign,
-            s.stats.published,
-            s.stats.skipped_foreign,
-            s.stats.calls,
-            s.on_stream.len(),
-            if s.passed() { "ok: local events once, in order; foreign ones left to their region" } else { "FAILED" }
+            if s.healthy { "200" } else { "not 200" },
+            s.trace.published(1),
+            format!("{}/{regions}", s.replicas()),
+            format!("{}/{regions}", s.views()),
+            s.audit_objects(),
+            settled,
+            if s.passed() { "ok: published once by its region, replicated and projected everywhere" } else { "FAILED" }
         );
     }
 }

@@ -1,148 +1,97 @@
-//! The demo's smoke test of one region, through the AWS APIs: commands append events to the
-//! region's event log (tagged with that region), a replicated write from another region lands
-//! beside them, the publisher's real code reads the region's table stream (played here the way
-//! Lambda's event source mapping would deliver it) and publishes to the region's Kinesis
-//! stream, and the stream is read back to check that exactly the local events arrived, in order.
+//! The demo's smoke test, through the local runtime: a command is sent to each region's HTTP API,
+//! and its event is followed through the AWS APIs (`local::run::trace`) until it is published
+//! once on its region's Kinesis stream and by no other region, replicated into every region's
+//! event log, projected into every region's read model and audited once in its region's bucket.
 
 use anyhow::{Context, Result, bail};
-use domain::holds::HoldTable;
-use domain::{CommandRequest, CommandService, DomainEvent, EventItem, Origin, Target, Task, TaskCommand, Title};
-use engine::aws::Aws;
-use engine::session::Session;
-use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use stacks::StackPart;
-use stacks::app::{event_log_table_name, idempotency_table_name};
-use std::collections::BTreeSet;
+use local::clients::Clients;
+use local::gateway::client::call;
+use local::run::trace::{Trace, trace_task};
+use local::run::{Deployment, Runtime};
+use stacks::app::FunctionKind;
 use std::time::Duration;
-use time::OffsetDateTime;
 
-/// What one region's smoke test saw.
+/// How long an event may take to reach every store.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Time for one HTTP call.
+const CALL: Duration = Duration::from_secs(15);
+
+/// What one region's command became.
 #[derive(Debug, Clone)]
 pub struct RegionSmoke {
-    /// The region.
+    /// The region whose API took the command.
     pub region: String,
-    /// Events appended by commands in this region.
-    pub appended_local: usize,
-    /// Events written as if replicated from another region.
-    pub appended_foreign: usize,
-    /// What the publisher reported.
-    pub stats: publisher::Stats,
-    /// This run's events read back from the region's Kinesis stream, in stream order.
-    pub on_stream: Vec<(String, u64, String)>,
+    /// `/health` answered 200.
+    pub healthy: bool,
+    /// The task's id.
+    pub task: String,
+    /// Where its event went.
+    pub trace: Trace,
+    /// Whether the app has a read model and an audit bucket.
+    views: bool,
+    audits: bool,
+    /// How long until every store had it.
+    pub settled_in: Option<Duration>,
 }
 
 impl RegionSmoke {
-    /// Every local event is on the stream once, in order per aggregate, and nothing else is.
+    /// Published once (here, nowhere else), in every replica, every view, one audit object here.
     pub fn passed(&self) -> bool {
-        let local_only = self.on_stream.iter().all(|(_, _, origin)| *origin == self.region);
-        let mut last: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-        let ordered = self.on_stream.iter().all(|(aggregate, sequence, _)| {
-            let previous = last.insert(aggregate.as_str(), *sequence).unwrap_or(0);
-            *sequence == previous + 1
-        });
-        local_only && ordered && self.on_stream.len() == self.appended_local
+        let here = self.trace.regions.get(&self.region);
+        self.healthy
+            && self.trace.published(1) == 1
+            && here.is_some_and(|r| r.on_stream == [(1, self.region.clone())])
+            && here.is_some_and(|r| !self.audits || r.audit_objects == 1)
+            && self.trace.regions.values().all(|r| r.in_log == [1])
+            && self.trace.regions.values().all(|r| !self.views || r.view_version == Some(1))
+    }
+
+    /// Regions whose replica holds the event.
+    pub fn replicas(&self) -> usize {
+        self.trace.regions.values().filter(|r| r.in_log == [1]).count()
+    }
+
+    /// Regions whose read model shows the task at version 1.
+    pub fn views(&self) -> usize {
+        self.trace.regions.values().filter(|r| r.view_version == Some(1)).count()
+    }
+
+    /// Audit objects of the event in any region.
+    pub fn audit_objects(&self) -> usize {
+        self.trace.regions.values().map(|r| r.audit_objects).sum()
     }
 }
 
-/// Runs the smoke test in `region`; `other` is the region the replicated write comes from.
-pub async fn run(session: &Session, region: &str, other: &str) -> Result<RegionSmoke> {
-    let app = &session.config.app;
-    let dynamodb = session.aws.dynamodb(region);
-    let origin = Origin::new(region).context("region code")?;
-    let store = domain::store::EventStore::new(dynamodb.clone(), event_log_table_name(app));
-    let idempotency = domain::idempotency::IdempotencyStore::new(dynamodb.clone(), idempotency_table_name(app));
-    let commands = CommandService::new(store.clone(), idempotency, origin.clone());
-    let mut aggregates = BTreeSet::new();
-    let created = execute(&commands, Target::New, create(&format!("demo task in {region}"))?).await?;
-    aggregates.insert(created.aggregate_id.clone());
-    let rename = TaskCommand::Rename { title: Title::parse(&format!("demo task in {region}, renamed"))? };
-    execute(&commands, Target::Existing(created.aggregate_id.clone()), rename).await?;
-    let foreign = foreign_event(other);
-    aggregates.insert(foreign.aggregate()?.1.to_owned());
-    store.append(vec![store.append_put(&foreign)?]).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-
-    let patience = engine::params::REPLICA_TIMEOUT;
-    let stream_arn = engine::params::replica_stream_arn(&session.aws, region, store.table(), region, patience).await?;
-    let mut event = publisher::replay::table_stream_event(&session.aws.dynamodb_streams(region), &stream_arn).await?;
-    publisher::replay::retain_aggregates(&mut event, &aggregates);
-    let publisher = publisher_for(session, region, origin).await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let (response, stats) = publisher.handle(&event, deadline, &mut SmallRng::from_os_rng()).await;
-    if !response.batch_item_failures.is_empty() {
-        bail!("the publisher left records for retry in {region}: {:?}", response.batch_item_failures);
+/// Sends one command to `region`'s API and follows its event.
+pub async fn run(runtime: &Runtime, deployment: &Deployment, clients: &Clients, region: &str) -> Result<RegionSmoke> {
+    let url = runtime.urls().get(region).cloned().context("the region is not running")?;
+    let health = call(&url, "GET", "/health", None, CALL).await?;
+    let body = serde_json::json!({"title": format!("demo task in {region}")});
+    let created = call(&url, "POST", "/tasks", Some(&body), CALL).await?;
+    if created.status != 201 {
+        bail!("POST {url}/tasks answered {}: {}", created.status, created.body);
     }
-    let on_stream = read_back(&session.aws, region, &format!("{app}-events"), &aggregates).await?;
-    Ok(RegionSmoke { region: region.to_owned(), appended_local: 2, appended_foreign: 1, stats, on_stream })
-}
-
-fn create(title: &str) -> Result<TaskCommand> {
-    Ok(TaskCommand::Create { title: Title::parse(title)? })
-}
-
-async fn execute(commands: &CommandService, target: Target, command: TaskCommand) -> Result<domain::CommandOutcome> {
-    let request = CommandRequest { command_id: uuid::Uuid::now_v7().to_string(), expected_version: None, command };
-    Ok(commands.execute::<Task>(target, &request, OffsetDateTime::now_utc()).await?)
-}
-
-/// A task created in `other`, as its replica would write it into this region's table. The
-/// emulator does not replicate between regions, so the demo writes it the way replication would.
-fn foreign_event(other: &str) -> EventItem {
-    let id = uuid::Uuid::now_v7().to_string();
-    EventItem {
-        aggregate_key: domain::item::aggregate_key("Task", &id),
-        sequence: 1,
-        event_id: uuid::Uuid::now_v7().to_string(),
-        event_type: "TaskCreated".into(),
-        event_version: 1,
-        payload: format!("{{\"title\":\"demo task replicated from {other}\"}}"),
-        origin_region: other.to_owned(),
-        recorded_at: domain::origin::format_recorded_at(OffsetDateTime::now_utc()),
-        command_id: uuid::Uuid::now_v7().to_string(),
-    }
-}
-
-/// The publisher of `region`, wired like the Lambda function: its stream and conflicts queue.
-async fn publisher_for(
-    session: &Session,
-    region: &str,
-    origin: Origin,
-) -> Result<Publisher<KinesisSink, SqsConflicts, HoldTable>> {
-    let stack = session.stack(StackPart::Region, region)?;
-    let cfn = session.aws.cloudformation(region);
-    let resources = cfn.list_stack_resources().stack_name(&stack.name).send().await?;
-    let queue_url = resources
-        .stack_resource_summaries()
-        .iter()
-        .find(|r| r.logical_resource_id() == Some("PublisherConflicts"))
-        .and_then(|r| r.physical_resource_id())
-        .context("the region stack has no PublisherConflicts queue")?;
-    let stream = format!("{}-events", session.config.app);
-    let idempotency = idempotency_table_name(&session.config.app);
-    Ok(Publisher {
-        sink: KinesisSink::new(session.aws.kinesis(region), stream),
-        conflicts: SqsConflicts::new(session.aws.sqs(region), queue_url),
-        holds: HoldTable::new(session.aws.dynamodb(region), idempotency, origin.region()),
-        origin,
-        settings: WaveSettings::default(),
-    })
-}
-
-/// This run's events on the region's Kinesis stream: (aggregate id, sequence, origin).
-async fn read_back(
-    aws: &Aws,
-    region: &str,
-    stream: &str,
-    aggregates: &BTreeSet<String>,
-) -> Result<Vec<(String, u64, String)>> {
-    let records = publisher::replay::kinesis_records(&aws.kinesis(region), stream).await?;
-    let mut seen = Vec::new();
-    for record in records {
-        let event = DomainEvent::parse(&record.data).context("a record on the stream is not a domain event")?;
-        if aggregates.contains(&event.aggregate_id) {
-            seen.push((event.aggregate_id, event.sequence, event.origin_region));
+    let task = created.json()["id"].as_str().context("the answer has no task id")?.to_owned();
+    let first = deployment.regions.first().context("no region")?;
+    let views = first.function(FunctionKind::ProjectorView).is_some();
+    let audits = first.function(FunctionKind::ProjectorAudit).is_some();
+    let started = tokio::time::Instant::now();
+    let mut smoke = RegionSmoke {
+        region: region.to_owned(),
+        healthy: health.status == 200,
+        task,
+        trace: Trace::default(),
+        views,
+        audits,
+        settled_in: None,
+    };
+    while started.elapsed() < PATIENCE {
+        smoke.trace = trace_task(clients, deployment, &smoke.task).await?;
+        if smoke.passed() {
+            smoke.settled_in = Some(started.elapsed());
+            break;
         }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    Ok(seen)
+    Ok(smoke)
 }
