@@ -13,8 +13,8 @@ mod local;
 mod options;
 mod package;
 mod redrive;
-mod status;
 mod region;
+mod status;
 mod synth;
 mod test;
 

@@ -15,7 +15,7 @@ mod order;
 mod prepare;
 mod recovery;
 mod redrive;
-mod status;
 mod region;
+mod status;
 mod support;
 mod waves;
