@@ -1,6 +1,6 @@
 //! A region's stream consumers and queues, read from its region stack: each event source
-//! mapping's function (its `IteratorAge`) and on-failure queue, and every other queue (the
-//! publisher's conflicts). The mappings come from the config's synthesized template, not the
+//! mapping's function (its `IteratorAge`), the failed batches its on-failure destination keeps
+//! (the region's failed-batches bucket), and every queue (the publisher's conflicts). The mappings come from the config's synthesized template, not the
 //! deployed one, because the emulator's deployment leaves the publisher's mapping out.
 
 use super::StatusOptions;
@@ -25,9 +25,9 @@ pub struct ConsumerAge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum QueueRole {
-    /// The on-failure destination of a function's mapping.
+    /// The on-failure destination of mappings: the failed-batches bucket, its records counted.
     OnFailure {
-        /// The function the mapping invokes.
+        /// The functions whose mappings keep their failed batches there, comma-separated.
         function: String,
     },
     /// Any other queue of the stack (the publisher's conflicts).
@@ -39,7 +39,7 @@ impl QueueRole {
     pub fn advice(&self) -> String {
         match self {
             QueueRole::OnFailure { function } => {
-                format!("batches {function} could not process; redrive them (`cargo xtask redrive`)")
+                format!("batches {function} could not process, kept whole; redrive them (`cargo xtask redrive`)")
             }
             QueueRole::Other => "read them and act on each (see README, Operations)".into(),
         }
@@ -51,11 +51,11 @@ impl QueueRole {
 pub struct QueueDepth {
     /// Its logical ID in the region stack.
     pub logical_id: String,
-    /// Its URL.
+    /// Its URL (`s3://<bucket>/<prefix>` for the failed-batches bucket).
     pub url: String,
     /// What it is for.
     pub role: QueueRole,
-    /// Visible plus in-flight messages.
+    /// Visible plus in-flight messages (records, for the failed-batches bucket).
     pub depth: u64,
 }
 
@@ -80,21 +80,29 @@ pub(super) async fn read(
     let sqs = session.aws.sqs(region);
     let mut queues = Vec::new();
     let resources = template["Resources"].as_object().into_iter().flatten();
-    for (logical, _) in resources.filter(|(_, r)| r["Type"] == "AWS::SQS::Queue") {
-        let Some(url) = physical.get(logical) else { continue };
+    let s3 = session.aws.s3(region);
+    for (logical, resource) in resources {
+        let Some(physical) = physical.get(logical) else { continue };
         let role = match on_failure.get(logical) {
-            Some(function) => QueueRole::OnFailure { function: function.clone() },
+            Some(functions) => QueueRole::OnFailure { function: functions.join(", ") },
             None => QueueRole::Other,
         };
-        let depth = queue_depth(&sqs, url).await?;
-        queues.push(QueueDepth { logical_id: logical.clone(), url: url.clone(), role, depth });
+        let (url, depth) = match resource["Type"].as_str() {
+            Some("AWS::SQS::Queue") => (physical.clone(), queue_depth(&sqs, physical).await?),
+            Some("AWS::S3::Bucket") if on_failure.contains_key(logical) => {
+                let records = crate::redrive::record::list(&s3, physical, crate::redrive::record::KEY_PREFIX).await?;
+                (format!("s3://{physical}/{}", crate::redrive::record::KEY_PREFIX), records.len() as u64)
+            }
+            _ => continue,
+        };
+        queues.push(QueueDepth { logical_id: logical.clone(), url, role, depth });
     }
     Ok((consumers, queues))
 }
 
-/// The function names of the template's event source mappings, and their on-failure queues'
-/// logical IDs → function name.
-fn mappings(template: &Value) -> (Vec<String>, BTreeMap<String, String>) {
+/// The function names of the template's event source mappings, and their on-failure
+/// destinations' logical IDs → the functions sending there.
+fn mappings(template: &Value) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
     let resources = &template["Resources"];
     let mut functions = Vec::new();
     let mut on_failure = BTreeMap::new();
@@ -106,7 +114,7 @@ fn mappings(template: &Value) -> (Vec<String>, BTreeMap<String, String>) {
         let function_id = properties["FunctionName"]["Ref"].as_str().unwrap_or_default();
         let Some(function) = resources[function_id]["Properties"]["FunctionName"].as_str() else { continue };
         if let Some(queue) = properties["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str() {
-            on_failure.insert(queue.to_owned(), function.to_owned());
+            on_failure.entry(queue.to_owned()).or_insert_with(Vec::new).push(function.to_owned());
         }
         if !functions.iter().any(|f| f == function) {
             functions.push(function.to_owned());
@@ -136,7 +144,7 @@ mod tests {
     use super::mappings;
 
     #[test]
-    fn every_mapping_of_the_example_region_stack_names_its_function_and_on_failure_queue() {
+    fn every_mapping_of_the_example_region_stack_names_its_function_and_on_failure_bucket() {
         let text = include_str!("../../../../regions.toml");
         let config = stacks::AppConfig::from_toml("regions.toml", text).expect("valid");
         let assembly = stacks::synthesize(&config).expect("synthesizes");
@@ -144,7 +152,7 @@ mod tests {
         let template = serde_json::from_str(&stack.body).expect("JSON");
         let (functions, on_failure) = mappings(&template);
         assert_eq!(functions, ["orders-projector-audit", "orders-projector-task-view", "orders-publisher"]);
-        assert_eq!(on_failure["PublisherSubscriptionDeadLetters"], "orders-publisher");
-        assert_eq!(on_failure.len(), 3);
+        assert_eq!(on_failure["FailedBatches"], functions, "every mapping keeps its failed batches in the bucket");
+        assert_eq!(on_failure.len(), 1);
     }
 }

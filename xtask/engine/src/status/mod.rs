@@ -187,7 +187,11 @@ fn findings(region: &RegionStatus, dns_expected: bool, options: &StatusOptions) 
         ));
     }
     for queue in region.queues.iter().filter(|q| q.depth > 0) {
-        found.push(format!("{} holds {} message(s): {}", queue.logical_id, queue.depth, queue.role.advice()));
+        let unit = match queue.role {
+            QueueRole::OnFailure { .. } => "failed batch record(s)",
+            QueueRole::Other => "message(s)",
+        };
+        found.push(format!("{} holds {} {unit}: {}", queue.logical_id, queue.depth, queue.role.advice()));
     }
     found
 }

@@ -1,4 +1,4 @@
-//! `status` against the local emulator: a fresh deployment is healthy; a queue holding a message,
+//! `status` against the local emulator: a fresh deployment is healthy; a failed batch kept,
 //! a missing stack, a stack of a region no longer configured and a template that differs from the
 //! current synth each make it degraded.
 
@@ -7,7 +7,7 @@ use engine::status::{Drift, QueueRole, StatusOptions, Verdict, gather};
 use engine::testing::emulator;
 
 #[tokio::test]
-async fn a_fresh_deployment_is_healthy_until_an_on_failure_queue_holds_a_message() {
+async fn a_fresh_deployment_is_healthy_until_the_failed_batches_bucket_holds_a_record() {
     let emulator = emulator();
     let app = "status1";
     let session = session(&emulator, config(app, &["eu-west-1", "us-west-2"], 24, &["task-view"])).await;
@@ -25,20 +25,24 @@ async fn a_fresh_deployment_is_healthy_until_an_on_failure_queue_holds_a_message
         functions,
         [format!("{app}-projector-audit"), format!("{app}-projector-task-view"), format!("{app}-publisher")]
     );
-    assert_eq!(eu.queues.len(), 4, "three on-failure queues and the conflicts queue: {:?}", eu.queues);
+    assert_eq!(eu.queues.len(), 2, "the failed-batches bucket and the conflicts queue: {:?}", eu.queues);
 
-    let publisher_dlq = eu
+    let failed_batches = eu
         .queues
         .iter()
-        .find(|q| q.role == QueueRole::OnFailure { function: format!("{app}-publisher") })
-        .expect("the publisher's on-failure queue");
-    let sqs = session.aws.sqs("eu-west-1");
-    sqs.send_message().queue_url(&publisher_dlq.url).message_body("{}").send().await.expect("send");
+        .find(
+            |q| matches!(&q.role, QueueRole::OnFailure { function } if function.contains(&format!("{app}-publisher"))),
+        )
+        .expect("the mappings' failed-batches bucket");
+    let bucket = failed_batches.url.trim_start_matches("s3://").split('/').next().expect("bucket").to_owned();
+    let s3 = session.aws.s3("eu-west-1");
+    let key = "aws/lambda/mapping-uuid/shard-0/2026/11/30/record.json";
+    s3.put_object().bucket(&bucket).key(key).body(b"{}".to_vec().into()).send().await.expect("put");
     let status = gather(&session, &StatusOptions::default()).await.expect("status");
     assert_eq!(status.verdict(), Verdict::Degraded);
     assert_eq!(status.verdict().exit_code(), 2);
     let findings = &status.region("eu-west-1").expect("eu-west-1").findings;
-    assert!(findings.iter().any(|f| f.contains("PublisherSubscriptionDeadLetters holds 1 message")), "{findings:?}");
+    assert!(findings.iter().any(|f| f.contains("FailedBatches holds 1 failed batch record")), "{findings:?}");
     assert!(status.region("us-west-2").expect("us-west-2").is_healthy());
 }
 
