@@ -49,7 +49,7 @@ pub async fn region_endpoints(
     stack: &str,
     region: &str,
 ) -> Result<RegionEndpoints> {
-    let physical = physical_ids(cfn, stack, region).await?;
+    let physical = physical_ids(cfn, stack, region).await.context("deploy that region before the dns stack")?;
     let domain_id = http_api_domain();
     let (Some(api_id), Some(domain)) = (physical.get(HTTP_API), physical.get(&domain_id)) else {
         bail!(
@@ -73,7 +73,7 @@ pub async fn region_endpoints(
 }
 
 /// Logical ID → physical ID of every resource of `stack`.
-async fn physical_ids(
+pub(crate) async fn physical_ids(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
     region: &str,
@@ -81,9 +81,7 @@ async fn physical_ids(
     let mut ids = BTreeMap::new();
     let mut pages = cfn.list_stack_resources().stack_name(stack).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.with_context(|| {
-            format!("listing the resources of {stack} in {region}; deploy that region before the dns stack")
-        })?;
+        let page = page.with_context(|| format!("listing the resources of {stack} in {region}"))?;
         for resource in page.stack_resource_summaries() {
             if let (Some(logical), Some(physical)) = (resource.logical_resource_id(), resource.physical_resource_id()) {
                 ids.insert(logical.to_owned(), physical.to_owned());

@@ -76,7 +76,7 @@ pub(super) async fn read(
         let iterator_age_ms = iterator_age_ms(&cloudwatch, &function, options.window).await?;
         consumers.push(ConsumerAge { function, iterator_age_ms });
     }
-    let physical = physical_ids(session, region, &name).await?;
+    let physical = crate::dns::physical_ids(&session.aws.cloudformation(region), &name, region).await?;
     let sqs = session.aws.sqs(region);
     let mut queues = Vec::new();
     let resources = template["Resources"].as_object().into_iter().flatten();
@@ -121,22 +121,6 @@ fn mappings(template: &Value) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
         }
     }
     (functions, on_failure)
-}
-
-/// Logical ID → physical ID of the stack's resources.
-async fn physical_ids(session: &Session, region: &str, stack: &str) -> Result<BTreeMap<String, String>> {
-    let cfn = session.aws.cloudformation(region);
-    let mut ids = BTreeMap::new();
-    let mut pages = cfn.list_stack_resources().stack_name(stack).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.with_context(|| format!("listing the resources of {stack} in {region}"))?;
-        for resource in page.stack_resource_summaries() {
-            if let (Some(logical), Some(physical)) = (resource.logical_resource_id(), resource.physical_resource_id()) {
-                ids.insert(logical.to_owned(), physical.to_owned());
-            }
-        }
-    }
-    Ok(ids)
 }
 
 #[cfg(test)]
