@@ -2,9 +2,11 @@
 //! `cargo xtask bench deploy`: deployment wall time against a fresh local emulator, one region
 //! against four, and the time to diff an unchanged three-region app.
 //! `cargo xtask bench init`: every function's cold start against a hello-world Lambda ([`init`]).
+//! `cargo xtask bench soak`: the exactly-once soak at 100,000 events, a region killed half-way ([`soak`]).
 
 mod init;
 mod probes;
+mod soak;
 
 use anyhow::{Context, Result};
 use stacks::AppConfig;
@@ -38,6 +40,9 @@ pub enum BenchCommand {
         #[arg(long)]
         binaries: Option<std::path::PathBuf>,
     },
+    /// The exactly-once soak on the deployed app (`cargo xtask demo` first): 100,000 events,
+    /// the last region killed half-way; the audit, events/s and the CPU time of each process.
+    Soak(soak::BenchSoakArgs),
 }
 
 impl BenchCommand {
@@ -47,6 +52,7 @@ impl BenchCommand {
             BenchCommand::Synth { iterations } => bench_synth(*iterations),
             BenchCommand::Deploy => crate::runtime()?.block_on(bench_deploy()),
             BenchCommand::Init { runs, no_build, binaries } => init::run(*runs, !no_build, binaries.clone()),
+            BenchCommand::Soak(args) => soak::run(args),
         }
     }
 }

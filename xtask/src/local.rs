@@ -1,10 +1,13 @@
 //! `cargo xtask local up | down | status`: the local AWS emulator (pinned moto server from the
 //! project venv) on 127.0.0.1, started in the background and stopped by the pid it recorded.
-//! `cargo xtask local run`: the deployed app run on this machine ([`run`]).
+//! `cargo xtask local run`: the deployed app run on this machine ([`run`]); `cargo xtask local
+//! soak`: the exactly-once soak on it ([`soak`]).
 
 mod run;
+mod soak;
 
 pub use run::{RunArgs, RuntimeOptions, start_runtime};
+pub use soak::SoakArgs;
 
 use crate::options::DEFAULT_LOCAL_PORT;
 use anyhow::{Context, Result, bail};
@@ -34,6 +37,10 @@ pub enum LocalCommand {
     /// Run the app deployed to the emulator: the real function binaries in every region, each
     /// region's API on loopback, event source mappings and replication emulated; until Ctrl-C.
     Run(RunArgs),
+    /// The exactly-once soak: commands through every region's API (concurrent ones on one task
+    /// from two regions), optionally a region killed part-way and publish failures injected;
+    /// then every store audited. Exits non-zero when anything acknowledged is lost or out of order.
+    Soak(SoakArgs),
 }
 
 impl LocalCommand {
@@ -44,6 +51,7 @@ impl LocalCommand {
             LocalCommand::Down => down(),
             LocalCommand::Status => status(),
             LocalCommand::Run(args) => args.run(),
+            LocalCommand::Soak(args) => args.run(),
         }
     }
 }

@@ -16,6 +16,8 @@
 //! - [`gateway`]: each region's HTTP API on loopback (payload format 2.0 to the api function).
 //! - [`run`]: the runtime that puts it together for a deployed app: `cargo xtask local run`.
 //! - [`outage`]: regions taken down now or at a time, watched by every engine.
+//! - [`soak`]: the exactly-once soak: commands through every region, a region killed part-way,
+//!   publish failures injected, every store audited against what was acknowledged.
 //! - [`streams`]: shard listing and reading shared by the engines; [`clients`]: SDK clients per
 //!   region from one base configuration.
 //!
@@ -35,6 +37,7 @@ mod process;
 pub mod replication;
 pub mod run;
 pub mod runtime_api;
+pub mod soak;
 mod spec;
 pub mod streams;
 

@@ -100,6 +100,14 @@ impl RunArgs {
 
 /// Builds (unless given) the binaries, reads the deployment back and starts the runtime.
 pub async fn start_runtime(options: &RuntimeOptions) -> Result<(Runtime, Deployment)> {
+    let (clients, deployment, settings) = prepare_runtime(options).await?;
+    let runtime = Runtime::start(&clients, &deployment, settings).await?;
+    Ok((runtime, deployment))
+}
+
+/// What the runtime needs to start: clients for the emulator, the deployment read back, and its
+/// settings (the binaries built unless given).
+pub async fn prepare_runtime(options: &RuntimeOptions) -> Result<(Clients, Deployment, RunSettings)> {
     let port = options.port;
     if !engine::emulator::answers(port) {
         bail!("no emulator answers on 127.0.0.1:{port}; start it and deploy the app with `cargo xtask demo`");
@@ -123,8 +131,7 @@ pub async fn start_runtime(options: &RuntimeOptions) -> Result<(Runtime, Deploym
         replication: ReplicationSettings::default(),
         log_dir: Some(PathBuf::from(LOG_DIR)),
     };
-    let runtime = Runtime::start(&clients, &deployment, settings).await?;
-    Ok((runtime, deployment))
+    Ok((clients, deployment, settings))
 }
 
 /// `cargo build` of the four function crates (dev profile), through `$CARGO`.

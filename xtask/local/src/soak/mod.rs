@@ -1,0 +1,319 @@
+//! The exactly-once soak on the local runtime: starts the runtime for a deployed app (with
+//! publish failures injected in front of Kinesis if asked), drives commands through every
+//! region's HTTP API ([`driver`]), takes a region down when a share of the commands has been
+//! acknowledged (`--kill R@50%`, the runtime's own outage), waits until nothing moves any more,
+//! then reads every store back ([`snapshot`]) and audits it against what was acknowledged
+//! ([`audit`], where "lost", "duplicated effect" and "order violation" are defined), and
+//! reports it with the CPU time of each process ([`profile`], [`report`]).
+//!
+//! ```text
+//! run(clients, deployment, RunSettings, SoakSettings) -> Soak { driven, audit, phases, profile, faults }
+//! ```
+
+pub mod audit;
+pub mod driver;
+pub mod faults;
+pub mod profile;
+pub mod report;
+pub mod snapshot;
+
+use crate::clients::Clients;
+use crate::run::{Deployment, RunError, RunSettings, Runtime};
+use audit::Audit;
+use driver::{DriveSettings, Driven, Progress, Targets};
+use faults::FaultProxy;
+use profile::Profile;
+use stacks::app::FunctionKind;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// `R@P%`: take region R down once P% of the commands are acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KillAt {
+    /// The region.
+    pub region: String,
+    /// Share of the commands (0..=1).
+    pub fraction: f64,
+}
+
+impl FromStr for KillAt {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<KillAt, String> {
+        let (region, at) =
+            text.split_once('@').ok_or_else(|| format!("{text:?}: expected REGION@PERCENT%, e.g. eu-west-1@50%"))?;
+        let percent = at.strip_suffix('%').and_then(|p| p.parse::<f64>().ok()).filter(|p| (0.0..=100.0).contains(p));
+        match (region.is_empty(), percent) {
+            (true, _) => Err(format!("{text:?}: the region is missing before @")),
+            (false, None) => Err(format!("{text:?}: expected a percentage from 0% to 100% after @, e.g. 50%")),
+            (false, Some(p)) => Ok(KillAt { region: region.to_owned(), fraction: p / 100.0 }),
+        }
+    }
+}
+
+/// How the soak runs.
+#[derive(Debug, Clone)]
+pub struct SoakSettings {
+    /// What the client sends.
+    pub drive: DriveSettings,
+    /// A region to take down part-way.
+    pub kill: Option<KillAt>,
+    /// Share of `PutRecords` entries of the publishers that fail (0: no proxy).
+    pub publish_failure_rate: f64,
+    /// Nothing read, delivered or replicated for this long: the runtime is quiet.
+    pub quiet: Duration,
+    /// Most time to wait for quiet after the last command.
+    pub settle_limit: Duration,
+}
+
+/// Wall time of each phase.
+#[derive(Debug, Clone, Default)]
+pub struct Phases {
+    /// Starting the runtime.
+    pub start: Duration,
+    /// Sending the commands.
+    pub drive: Duration,
+    /// From the last answer until the runtime was quiet (includes the quiet window).
+    pub settle: Duration,
+    /// Reading every store back and auditing.
+    pub audit: Duration,
+}
+
+/// A finished soak.
+#[derive(Debug)]
+pub struct Soak {
+    /// The regions, in order.
+    pub regions: Vec<String>,
+    /// What the client saw.
+    pub driven: Driven,
+    /// What the stores hold against it.
+    pub audit: Audit,
+    /// Where the wall time went.
+    pub phases: Phases,
+    /// CPU time per process group.
+    pub cpu: Vec<(String, Duration)>,
+    /// `PutRecords` (calls, entries, entries failed on purpose) when failures were injected.
+    pub faults: Option<(u64, u64, u64)>,
+    /// Conflicts replication resolved by last writer wins.
+    pub replication_conflicts: u64,
+    /// The region taken down, and after how many acknowledgements.
+    pub killed: Option<(String, usize)>,
+    /// Whether the runtime went quiet before `settle_limit`.
+    pub settled: bool,
+}
+
+/// The soak cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    /// The runtime does not start.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The fault proxy cannot listen.
+    #[error("starting the PutRecords fault proxy on 127.0.0.1: {0}")]
+    Proxy(std::io::Error),
+    /// A store cannot be read back.
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    /// `--kill` names a region that is not running.
+    #[error("--kill {0}: not one of the running regions ({1})")]
+    UnknownRegion(String, String),
+}
+
+/// Runs the soak against `deployment` (deployed to the emulator at `run.endpoint`).
+pub async fn run(
+    clients: &Clients,
+    deployment: &Deployment,
+    run: RunSettings,
+    settings: &SoakSettings,
+) -> Result<Soak, SoakError> {
+    let regions: Vec<String> = deployment.regions.iter().map(|r| r.region.clone()).collect();
+    if let Some(kill) = settings.kill.as_ref().filter(|k| !regions.contains(&k.region)) {
+        return Err(SoakError::UnknownRegion(kill.region.clone(), regions.join(", ")));
+    }
+    let mut phases = Phases::default();
+    let started = tokio::time::Instant::now();
+    let (deployment, proxy) = with_faults(deployment, &run.endpoint, settings.publish_failure_rate).await?;
+    let runtime = Runtime::start(clients, &deployment, run.clone()).await?;
+    phases.start = started.elapsed();
+    let profile = Arc::new(Mutex::new(Profile::default()));
+    let sampler = start_profile(&runtime, &run.endpoint, &profile);
+
+    let targets = Targets {
+        regions: runtime.urls().into_iter().collect(),
+        outages: runtime.outages().clone(),
+    };
+    let progress = Arc::new(Progress::default());
+    let killer = settings.kill.clone().map(|kill| {
+        let (progress, outages) = (progress.clone(), runtime.outages().clone());
+        let threshold = (settings.drive.events as f64 * kill.fraction).ceil() as usize;
+        tokio::spawn(async move {
+            while progress.acknowledged.load(Ordering::Relaxed) < threshold {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            outages.kill(&kill.region);
+            (kill.region, progress.acknowledged.load(Ordering::Relaxed))
+        })
+    });
+    let driving = tokio::time::Instant::now();
+    driver::drive(&settings.drive, &targets, &progress).await;
+    phases.drive = driving.elapsed();
+    let killed = match killer {
+        Some(task) if task.is_finished() => task.await.ok(),
+        Some(task) => {
+            task.abort();
+            None
+        }
+        None => None,
+    };
+
+    let settling = tokio::time::Instant::now();
+    let settled = settle(&runtime, settings.quiet, settings.settle_limit).await;
+    phases.settle = settling.elapsed();
+
+    let auditing = tokio::time::Instant::now();
+    let driven = progress.driven();
+    let tasks = audit::tasks(&driven);
+    let mut stores = BTreeMap::new();
+    for region in &deployment.regions {
+        stores.insert(region.region.clone(), snapshot::read_region(clients, region, &tasks).await?);
+    }
+    let audit = audit::audit(&driven, &stores, killed.as_ref().map(|(r, _)| r.as_str()));
+    phases.audit = auditing.elapsed();
+
+    sampler.abort();
+    let cpu = profile.lock().map(|mut p| {
+        p.sample();
+        p.by_group()
+    });
+    let replication_conflicts = runtime.replication().map_or(0, |r| r.stats().conflicts);
+    let faults = proxy.as_ref().map(|p| {
+        let counts = p.counts();
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+        (load(&counts.calls), load(&counts.entries), load(&counts.injected))
+    });
+    runtime.shutdown().await;
+    Ok(Soak {
+        regions,
+        driven,
+        audit,
+        phases,
+        cpu: cpu.unwrap_or_default(),
+        faults,
+        replication_conflicts,
+        killed,
+        settled,
+    })
+}
+
+/// The deployment with its publishers' Kinesis calls sent through a fault proxy, when failures
+/// are asked for. The AWS SDKs read a service's own endpoint from `AWS_ENDPOINT_URL_<SERVICE>`
+/// before `AWS_ENDPOINT_URL` ("Service-specific endpoints", AWS SDKs and Tools reference guide:
+/// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html>).
+async fn with_faults(
+    deployment: &Deployment,
+    endpoint: &str,
+    rate: f64,
+) -> Result<(Deployment, Option<FaultProxy>), SoakError> {
+    let mut deployment = deployment.clone();
+    if rate <= 0.0 {
+        return Ok((deployment, None));
+    }
+    let proxy = FaultProxy::start(endpoint, rate).await.map_err(SoakError::Proxy)?;
+    for region in &mut deployment.regions {
+        for function in region.functions.iter_mut().filter(|f| f.kind == FunctionKind::Publisher) {
+            function.variables.insert("AWS_ENDPOINT_URL_KINESIS".to_owned(), proxy.url().to_owned());
+        }
+    }
+    Ok((deployment, Some(proxy)))
+}
+
+/// Watches the emulator, this process and every function process the hosts start; samples
+/// their CPU time twice a second.
+fn start_profile(runtime: &Runtime, endpoint: &str, profile: &Arc<Mutex<Profile>>) -> tokio::task::JoinHandle<()> {
+    let port = endpoint.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(0);
+    if let Ok(mut profile) = profile.lock() {
+        if let Some(pid) = profile::emulator_pid(port) {
+            profile.watch(pid, "emulator (moto server)", true);
+        }
+        let own = "runtime (this process: host, mappings, replication, gateways, client)";
+        profile.watch(std::process::id(), own, true);
+    }
+    let mut receivers = Vec::new();
+    for region in runtime.regions() {
+        let kinds: BTreeMap<String, FunctionKind> = region.functions.iter().map(|f| (f.name.clone(), f.kind)).collect();
+        receivers.push((region.host().subscribe(), kinds));
+    }
+    let profile = profile.clone();
+    tokio::spawn(async move {
+        loop {
+            for (receiver, kinds) in &mut receivers {
+                while let Ok(event) = receiver.try_recv() {
+                    if let crate::events::EventKind::Spawned { pid: Some(pid) } = event.kind {
+                        let kind = kinds.get(event.environment.function.as_ref());
+                        let group = format!("function {}", kind.map_or("?", |k| k.crate_name()));
+                        if let Ok(mut profile) = profile.lock() {
+                            profile.watch(pid, &group, false);
+                        }
+                    }
+                }
+            }
+            if let Ok(mut profile) = profile.lock() {
+                profile.sample();
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+}
+
+/// Waits until no mapping reads or delivers and replication applies nothing for `quiet`;
+/// whether that happened within `limit`.
+async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
+    let start = tokio::time::Instant::now();
+    let mut last = activity(runtime);
+    let mut still_since = tokio::time::Instant::now();
+    while start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = activity(runtime);
+        if now != last {
+            last = now;
+            still_since = tokio::time::Instant::now();
+        } else if still_since.elapsed() >= quiet {
+            return true;
+        }
+    }
+    false
+}
+
+/// Counters that move while anything flows.
+fn activity(runtime: &Runtime) -> Vec<u64> {
+    let mut counters = Vec::new();
+    for region in runtime.regions() {
+        for (handle, _) in &region.mappings {
+            let stats = handle.stats();
+            counters.extend([stats.read, stats.delivered, stats.invocations, stats.function_errors]);
+        }
+    }
+    if let Some(replication) = runtime.replication() {
+        let stats = replication.stats();
+        counters.extend([stats.local_writes, stats.applied]);
+    }
+    counters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kills_at_a_share_parse_and_bad_ones_say_how_to_fix_them() {
+        let kill: KillAt = "eu-west-1@50%".parse().expect("kill");
+        assert_eq!(kill, KillAt { region: "eu-west-1".into(), fraction: 0.5 });
+        assert!("eu-west-1".parse::<KillAt>().unwrap_err().contains("REGION@PERCENT%"));
+        assert!("eu-west-1@150%".parse::<KillAt>().unwrap_err().contains("0% to 100%"));
+        assert!("eu-west-1@30s".parse::<KillAt>().unwrap_err().contains("percentage"));
+        assert!("@5%".parse::<KillAt>().unwrap_err().contains("region is missing"));
+    }
+}

@@ -1,0 +1,127 @@
+//! The soak's printed report: what was sent, what the audit found (with the definitions it
+//! used), latencies, throughput and where the time went.
+
+use super::Soak;
+use super::audit::{Finding, quantile};
+use std::time::Duration;
+
+/// Findings printed per kind (the counts are always complete).
+const SHOWN: usize = 5;
+
+/// The report, line by line.
+pub fn lines(soak: &Soak) -> Vec<String> {
+    let (driven, audit) = (&soak.driven, &soak.audit);
+    let mut lines = vec![format!(
+        "soak: {} commands acknowledged, {} unacknowledged, over {} regions ({})",
+        audit.acknowledged,
+        driven.unacknowledged.len(),
+        soak.regions.len(),
+        soak.regions.join(", ")
+    )];
+    if let Some((region, after)) = &soak.killed {
+        lines.push(format!("killed: {region} after {after} acknowledgements"));
+    }
+    if let Some((calls, entries, injected)) = soak.faults {
+        lines.push(format!(
+            "publish failures injected: {injected} of {entries} PutRecords entries in {calls} calls answered \
+             ProvisionedThroughputExceededException"
+        ));
+    }
+    lines.push(format!("lost: {}", audit.lost.len()));
+    lines.extend(shown(&audit.lost));
+    lines.push(format!(
+        "duplicated effects: {} (duplicate deliveries on the streams, allowed: {})",
+        audit.duplicate_effects.len(),
+        audit.duplicate_deliveries
+    ));
+    lines.extend(shown(&audit.duplicate_effects));
+    lines.push(format!("per-aggregate order violations: {}", audit.order_violations.len()));
+    lines.extend(shown(&audit.order_violations));
+    lines.push(format!(
+        "conflicts: {} injected (concurrent pairs from two regions acknowledged at one version; {} pairs sent), \
+         {} detected by replication (last writer wins), {} acknowledged events overwritten",
+        audit.conflicts_injected, driven.pairs, soak.replication_conflicts, audit.conflicts_overwritten
+    ));
+    if soak.killed.is_some() {
+        lines.push(format!(
+            "stranded in the killed region's replica (acknowledged there, not replicated out before the kill): {}",
+            audit.stranded.len()
+        ));
+        lines.push(format!(
+            "published on the killed region's stream, its projections still to run there: {}",
+            audit.pending_in_killed
+        ));
+    }
+    lines.push(format!(
+        "recorded without an acknowledgement (in flight when a region went down): {}",
+        audit.recorded_unacknowledged
+    ));
+    lines.extend(latency_lines(soak));
+    lines.extend(time_lines(soak));
+    lines.push(format!("result: {}", if audit.passed() { "PASS" } else { "FAIL (acknowledged events lost or out of order)" }));
+    lines
+}
+
+fn shown(findings: &[Finding]) -> Vec<String> {
+    let mut lines: Vec<String> =
+        findings.iter().take(SHOWN).map(|f| format!("  task {} #{}: {}", f.task, f.sequence, f.what)).collect();
+    if findings.len() > SHOWN {
+        lines.push(format!("  ... and {} more", findings.len() - SHOWN));
+    }
+    lines
+}
+
+fn ms(duration: Option<Duration>) -> String {
+    duration.map_or_else(|| "-".to_owned(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3))
+}
+
+fn latency_lines(soak: &Soak) -> Vec<String> {
+    let mut acks: Vec<Duration> = soak.driven.acks.iter().map(|a| a.latency).collect();
+    acks.sort_unstable();
+    let published = &soak.audit.publish_latencies;
+    vec![
+        format!(
+            "latency, command sent -> acknowledged: p50 {}, p99 {}",
+            ms(quantile(&acks, 0.5)),
+            ms(quantile(&acks, 0.99))
+        ),
+        format!(
+            "latency end to end, command sent -> on a stream (ApproximateArrivalTimestamp): p50 {}, p99 {} ({} events)",
+            ms(quantile(published, 0.5)),
+            ms(quantile(published, 0.99)),
+            published.len()
+        ),
+    ]
+}
+
+fn time_lines(soak: &Soak) -> Vec<String> {
+    let phases = &soak.phases;
+    let seconds = |d: Duration| d.as_secs_f64();
+    let acknowledged = soak.audit.acknowledged as f64;
+    let through = phases.drive + phases.settle;
+    let mut lines = vec![
+        format!(
+            "throughput: {:.1} events/s acknowledged while driving ({:.1} s), {:.1} events/s through every store \
+             (driving + settling, {:.1} s)",
+            acknowledged / seconds(phases.drive).max(1e-3),
+            seconds(phases.drive),
+            acknowledged / seconds(through).max(1e-3),
+            seconds(through)
+        ),
+        format!(
+            "time: start {:.1} s, drive {:.1} s, settle {:.1} s{}, audit {:.1} s",
+            seconds(phases.start),
+            seconds(phases.drive),
+            seconds(phases.settle),
+            if soak.settled { "" } else { " (NOT quiet within the limit)" },
+            seconds(phases.audit)
+        ),
+        "cpu time per process (user + system, /proc/<pid>/stat):".to_owned(),
+    ];
+    let total: f64 = soak.cpu.iter().map(|(_, d)| seconds(*d)).sum();
+    for (group, cpu) in &soak.cpu {
+        let share = 100.0 * seconds(*cpu) / total.max(1e-9);
+        lines.push(format!("  {:>8.1} s  {share:>5.1}%  {group}", seconds(*cpu)));
+    }
+    lines
+}

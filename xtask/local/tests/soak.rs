@@ -1,0 +1,117 @@
+//! The bounded soak CI runs: a three-region app deployed to the emulator with the engine, the
+//! real function binaries on the local runtime, 5,000 commands through every region's HTTP API
+//! (concurrent pairs on one task from two regions among them), and the audit of every store.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use engine::approval::{Approval, RequireApproval};
+use engine::deploy::deploy;
+use engine::plan::{DeployOptions, Plan, RegionSelection};
+use engine::session::Session;
+use local::clients::Clients;
+use local::mapping::MappingSettings;
+use local::replication::ReplicationSettings;
+use local::run::{Deployment, RunSettings, build, discover};
+use local::soak::driver::DriveSettings;
+use local::soak::{KillAt, Soak, SoakSettings, report};
+use stacks::AppConfig;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+const EVENTS: usize = 5_000;
+
+fn config(app: &str) -> AppConfig {
+    let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", REGIONS[0]);
+    for region in REGIONS {
+        text.push_str(&format!("\n[[region]]\nname = \"{region}\"\n"));
+    }
+    text.push_str(
+        "\n[[projection]]\nname = \"audit\"\nkind = \"s3-audit\"\n\n[[projection]]\nname = \"tasks\"\nkind = \"read-model\"\n",
+    );
+    AppConfig::from_toml("soak-test.toml", &text).unwrap()
+}
+
+/// The function binaries next to this test's own build; built here only when missing.
+fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    if build::has_every_binary(&dir) {
+        return dir;
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    build::build_functions(&cargo, &workspace).unwrap()
+}
+
+async fn deployed(emulator: &engine::testing::TestEmulator) -> (Clients, Deployment) {
+    let aws = engine::testing::aws(emulator).await;
+    let app = format!("soak{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
+    let session = Session::new(aws, config(&app)).await.unwrap();
+    let zips = std::env::temp_dir().join(format!("kit-soak-zips-{app}"));
+    let artifacts = engine::artifacts::empty_archives(&zips, &app).unwrap();
+    let selection = RegionSelection { regions: Vec::new(), all: true };
+    let plan = Plan::new(&session.config, &session.assembly, &selection, &DeployOptions::default()).unwrap();
+    let approval = Approval::new(RequireApproval::Never, false);
+    let report = deploy(&session, &plan, &artifacts, &approval).await.unwrap();
+    assert!(report.unsuccessful().is_empty(), "deploy failed");
+    let clients = Clients::emulator(&emulator.endpoint);
+    let deployment = discover::discover(&clients, &session.config, &[]).await.unwrap();
+    (clients, deployment)
+}
+
+fn run_settings(endpoint: &str) -> RunSettings {
+    RunSettings {
+        endpoint: endpoint.to_owned(),
+        binaries: binaries(),
+        api_concurrency: 8,
+        base_port: 0,
+        mapping: MappingSettings::eager(),
+        replication: ReplicationSettings {
+            lag: Duration::from_millis(100),
+            poll: Duration::from_millis(20),
+            shard_discovery: Duration::from_millis(200),
+        },
+        log_dir: None,
+    }
+}
+
+fn soak_settings(kill: Option<KillAt>, publish_failure_rate: f64) -> SoakSettings {
+    SoakSettings {
+        drive: DriveSettings {
+            events: EVENTS,
+            aggregates: 250,
+            concurrency: 8,
+            pair_every: 25,
+            call_timeout: Duration::from_secs(10),
+        },
+        kill,
+        publish_failure_rate,
+        quiet: Duration::from_secs(4),
+        settle_limit: Duration::from_secs(90),
+    }
+}
+
+fn print(soak: &Soak) -> String {
+    let text = report::lines(soak).join("\n");
+    println!("{text}");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_commands_over_three_regions_with_publish_failures_lose_nothing_and_keep_order() {
+    let emulator = engine::testing::emulator();
+    let (clients, deployment) = deployed(&emulator).await;
+    let settings = soak_settings(None, 0.05);
+    let soak = local::soak::run(&clients, &deployment, run_settings(&emulator.endpoint), &settings).await.unwrap();
+    let text = print(&soak);
+    let audit = &soak.audit;
+    assert!(soak.settled, "the runtime never went quiet:\n{text}");
+    assert!(audit.acknowledged >= EVENTS * 9 / 10, "most commands are acknowledged:\n{text}");
+    assert_eq!(audit.lost, [], "nothing acknowledged is lost:\n{text}");
+    assert_eq!(audit.order_violations, [], "no order violation:\n{text}");
+    assert_eq!(audit.duplicate_effects, [], "idempotent projections apply nothing twice:\n{text}");
+    let (_, entries, injected) = soak.faults.unwrap();
+    assert!(injected > 0 && entries > injected, "publish failures were injected and retried:\n{text}");
+    assert!(audit.publish_latencies.len() + audit.conflicts_overwritten >= audit.acknowledged, "{text}");
+}
