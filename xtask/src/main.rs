@@ -16,6 +16,7 @@ mod redrive;
 mod region;
 mod status;
 mod synth;
+mod takeover;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,9 @@ enum Command {
     /// What is deployed in every region, how it differs from the current synth and how healthy it
     /// is. Exit 0: healthy, 2: degraded, 1: an error.
     Status(status::StatusArgs),
+    /// Publish, from a surviving region, the events a lost region recorded but never published
+    /// (from its publisher watermark less a margin; duplicates possible, loss not).
+    Takeover(takeover::TakeoverArgs),
     /// Operational drills: `drill failover --region R` takes a region out of the shared name and
     /// puts it back.
     #[command(subcommand)]
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Destroy(args) => args.run().map(|()| 0),
         Command::Redrive(args) => args.run().map(|()| 0),
         Command::Status(args) => args.run(),
+        Command::Takeover(args) => args.run().map(|()| 0),
         Command::Drill(command) => command.run().map(|()| 0),
         Command::Region(command) => command.run().map(|()| 0),
         Command::Local(command) => command.run().map(|()| 0),

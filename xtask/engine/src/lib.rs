@@ -36,5 +36,6 @@ pub mod route53;
 pub mod session;
 pub mod stack;
 pub mod status;
+pub mod takeover;
 #[cfg(feature = "testing")]
 pub mod testing;

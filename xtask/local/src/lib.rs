@@ -40,6 +40,7 @@ pub mod runtime_api;
 pub mod soak;
 mod spec;
 pub mod streams;
+pub mod takeover;
 
 pub use environment::{ColdStart, InitFailure};
 pub use host::{Host, HostError, HostSettings, Invocation, InvokeError, Timings, UnknownFunction};

@@ -18,4 +18,5 @@ mod redrive;
 mod region;
 mod status;
 mod support;
+mod takeover;
 mod waves;
