@@ -1,6 +1,9 @@
 //! The bounded soak CI runs: a three-region app deployed to the emulator with the engine, the
-//! real function binaries on the local runtime, 5,000 commands through every region's HTTP API
-//! (concurrent pairs on one task from two regions among them), and the audit of every store.
+//! real function binaries on the local runtime, 400 commands through every region's HTTP API
+//! (concurrent pairs on one task from two regions among them), 5% of the publishers' PutRecords
+//! entries failed on purpose, and the audit of every store. Sized to about two and a half
+//! minutes on a two-core machine, where the emulator serves about 3 commands a second with
+//! everything they cause; `cargo xtask bench soak` runs it large.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -9,7 +12,6 @@ use engine::deploy::deploy;
 use engine::plan::{DeployOptions, Plan, RegionSelection};
 use engine::session::Session;
 use local::clients::Clients;
-use local::mapping::MappingSettings;
 use local::replication::ReplicationSettings;
 use local::run::{Deployment, RunSettings, build, discover};
 use local::soak::driver::DriveSettings;
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-const EVENTS: usize = 5_000;
+const EVENTS: usize = 400;
 
 fn config(app: &str) -> AppConfig {
     let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", REGIONS[0]);
@@ -66,11 +68,11 @@ fn run_settings(endpoint: &str) -> RunSettings {
         binaries: binaries(),
         api_concurrency: 8,
         base_port: 0,
-        mapping: MappingSettings::eager(),
+        mapping: local::soak::polling().0,
         replication: ReplicationSettings {
             lag: Duration::from_millis(100),
-            poll: Duration::from_millis(20),
-            shard_discovery: Duration::from_millis(200),
+            poll: local::soak::polling().1,
+            shard_discovery: Duration::from_secs(1),
         },
         log_dir: None,
     }
@@ -80,15 +82,16 @@ fn soak_settings(kill: Option<KillAt>, publish_failure_rate: f64) -> SoakSetting
     SoakSettings {
         drive: DriveSettings {
             events: EVENTS,
-            aggregates: 250,
+            aggregates: 20,
             concurrency: 8,
-            pair_every: 25,
+            pair_every: 8,
             call_timeout: Duration::from_secs(10),
         },
         kill,
         publish_failure_rate,
         quiet: Duration::from_secs(4),
         settle_limit: Duration::from_secs(90),
+        progress_every: Some(Duration::from_secs(10)),
     }
 }
 
@@ -99,7 +102,7 @@ fn print(soak: &Soak) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_thousand_commands_over_three_regions_with_publish_failures_lose_nothing_and_keep_order() {
+async fn commands_over_three_regions_with_publish_failures_and_conflicts_lose_nothing_and_keep_order() {
     let emulator = engine::testing::emulator();
     let (clients, deployment) = deployed(&emulator).await;
     let settings = soak_settings(None, 0.05);
@@ -114,4 +117,6 @@ async fn five_thousand_commands_over_three_regions_with_publish_failures_lose_no
     let (_, entries, injected) = soak.faults.unwrap();
     assert!(injected > 0 && entries > injected, "publish failures were injected and retried:\n{text}");
     assert!(audit.publish_latencies.len() + audit.conflicts_overwritten >= audit.acknowledged, "{text}");
+    assert!(audit.conflicts_injected > 0, "concurrent pairs conflicted:\n{text}");
+    assert_eq!(audit.conflicts_overwritten, audit.conflicts_injected, "one loser per conflicting pair:\n{text}");
 }

@@ -7,7 +7,6 @@
 use super::run::{RuntimeOptions, prepare_runtime};
 use crate::options::DEFAULT_LOCAL_PORT;
 use anyhow::{Result, bail};
-use local::mapping::MappingSettings;
 use local::soak::driver::DriveSettings;
 use local::soak::{KillAt, Soak, SoakSettings, report};
 use std::path::PathBuf;
@@ -78,6 +77,7 @@ impl SoakArgs {
             publish_failure_rate: self.publish_failure_rate,
             quiet,
             settle_limit: quiet + Duration::from_secs(300),
+            progress_every: Some(Duration::from_secs(10)),
         }
     }
 
@@ -108,7 +108,7 @@ impl SoakArgs {
             binaries: self.binaries.clone(),
         };
         let (clients, deployment, mut run) = prepare_runtime(&options).await?;
-        run.mapping = MappingSettings::eager();
+        (run.mapping, run.replication.poll) = local::soak::polling();
         run.replication.lag = Duration::from_millis(self.lag);
         run.api_concurrency = self.concurrency.max(1);
         let settings = self.settings();

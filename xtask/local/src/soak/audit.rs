@@ -236,7 +236,8 @@ fn check_views(
             let prefix: Vec<EventItem> = logged.iter().take(view.version as usize).map(|e| (*e).clone()).collect();
             let expected = fold::<Task>(&prefix).ok().map(|f| TaskView::from_folded(task, &f));
             if expected.as_ref() != Some(view) {
-                let what = format!("{region}'s read model differs from the fold of its log at version {}", view.version);
+                let what =
+                    format!("{region}'s read model differs from the fold of its log at version {}", view.version);
                 audit.order_violations.push(finding(view.version, what));
             }
         }

@@ -22,6 +22,12 @@ use std::time::{Duration, SystemTime};
 const TRIES: u32 = 200;
 /// Wait between two tries.
 const RETRY_WAIT: Duration = Duration::from_millis(25);
+/// Longest a client waits for a region's replica to reach the version it last saw; after that
+/// (the version was written in a region that went down before replicating it) it decides again
+/// from the version the region has.
+const BEHIND_LIMIT: Duration = Duration::from_secs(3);
+/// Longest one command is tried for.
+const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the client sends.
 #[derive(Debug, Clone)]
@@ -194,6 +200,9 @@ impl Client<'_> {
             let sent = SystemTime::now();
             let mut last = Refusal::Final("not sent".to_owned());
             for _ in 0..TRIES {
+                if sent.elapsed().unwrap_or_default() > COMMAND_LIMIT {
+                    break;
+                }
                 match self.send(target, "/tasks", &body).await {
                     Ok(answer) => {
                         let id = answer.json()["id"].as_str().unwrap_or_default().to_owned();
@@ -232,6 +241,9 @@ impl Client<'_> {
         let path = format!("/tasks/{task}/commands");
         let mut last = Refusal::Final("not sent".to_owned());
         for _ in 0..TRIES {
+            if sent.elapsed().unwrap_or_default() > COMMAND_LIMIT {
+                break;
+            }
             let body = json!({"type": "rename", "title": format!("{task} step {step}"),
                 "expected_version": expected, "command_id": command_id});
             match self.send(target, &path, &body).await {
@@ -241,6 +253,11 @@ impl Client<'_> {
                     let (region, command_id) = (target.0.clone(), command_id.clone());
                     self.acknowledge(Ack { task: task.to_owned(), region, command_id, version, sent, latency, paired });
                     return Some(version);
+                }
+                Err(Refusal::Behind(current))
+                    if current < expected && sent.elapsed().unwrap_or_default() > BEHIND_LIMIT =>
+                {
+                    expected = current;
                 }
                 Err(Refusal::Behind(current)) if current < expected => {
                     self.progress.record(|d| d.behind_retries += 1);

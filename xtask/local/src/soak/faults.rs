@@ -17,11 +17,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::sync::{Arc, Mutex};
+use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -205,7 +205,8 @@ mod tests {
 
     #[test]
     fn failed_entries_keep_their_place_among_the_stored_ones() {
-        let stored = vec![json!({"SequenceNumber": "1", "ShardId": "s"}), json!({"SequenceNumber": "2", "ShardId": "s"})];
+        let stored =
+            vec![json!({"SequenceNumber": "1", "ShardId": "s"}), json!({"SequenceNumber": "2", "ShardId": "s"})];
         let merged = merge(&[false, true, false], stored, "orders-events");
         assert_eq!(merged.failed, 1);
         assert_eq!(merged.records[0]["SequenceNumber"], "1");

@@ -18,6 +18,7 @@ pub mod report;
 pub mod snapshot;
 
 use crate::clients::Clients;
+use crate::mapping::MappingSettings;
 use crate::run::{Deployment, RunError, RunSettings, Runtime};
 use audit::Audit;
 use driver::{DriveSettings, Driven, Progress, Targets};
@@ -67,6 +68,8 @@ pub struct SoakSettings {
     pub quiet: Duration,
     /// Most time to wait for quiet after the last command.
     pub settle_limit: Duration,
+    /// Print the acknowledged count this often while driving (`None`: silent).
+    pub progress_every: Option<Duration>,
 }
 
 /// Wall time of each phase.
@@ -97,12 +100,14 @@ pub struct Soak {
     pub cpu: Vec<(String, Duration)>,
     /// `PutRecords` (calls, entries, entries failed on purpose) when failures were injected.
     pub faults: Option<(u64, u64, u64)>,
-    /// Conflicts replication resolved by last writer wins.
+    /// Writes of the event log replication applied over a concurrent one (last writer wins).
     pub replication_conflicts: u64,
     /// The region taken down, and after how many acknowledgements.
     pub killed: Option<(String, usize)>,
     /// Whether the runtime went quiet before `settle_limit`.
     pub settled: bool,
+    /// The runtime's takeover of the killed region's unpublished events, as it reported it.
+    pub takeover: Option<String>,
 }
 
 /// The soak cannot run.
@@ -120,6 +125,18 @@ pub enum SoakError {
     /// `--kill` names a region that is not running.
     #[error("--kill {0}: not one of the running regions ({1})")]
     UnknownRegion(String, String),
+}
+
+/// Pollers' timings for a soak: every poll of an idle shard is a call the emulator serves, so
+/// polling as eagerly as the tests do takes the emulator's CPU from the commands.
+pub fn polling() -> (MappingSettings, Duration) {
+    let mapping = MappingSettings {
+        dynamodb_poll: Duration::from_millis(100),
+        kinesis_poll: Duration::from_millis(250),
+        shard_discovery: Duration::from_secs(1),
+        retry_delay: Duration::from_millis(50),
+    };
+    (mapping, Duration::from_millis(100))
 }
 
 /// Runs the soak against `deployment` (deployed to the emulator at `run.endpoint`).
@@ -141,11 +158,9 @@ pub async fn run(
     let profile = Arc::new(Mutex::new(Profile::default()));
     let sampler = start_profile(&runtime, &run.endpoint, &profile);
 
-    let targets = Targets {
-        regions: runtime.urls().into_iter().collect(),
-        outages: runtime.outages().clone(),
-    };
+    let targets = Targets { regions: runtime.urls().into_iter().collect(), outages: runtime.outages().clone() };
     let progress = Arc::new(Progress::default());
+    let conflicts = count_log_conflicts(&runtime, &deployment);
     let killer = settings.kill.clone().map(|kill| {
         let (progress, outages) = (progress.clone(), runtime.outages().clone());
         let threshold = (settings.drive.events as f64 * kill.fraction).ceil() as usize;
@@ -158,8 +173,10 @@ pub async fn run(
         })
     });
     let driving = tokio::time::Instant::now();
+    let ticker = settings.progress_every.map(|every| print_progress(progress.clone(), every));
     driver::drive(&settings.drive, &targets, &progress).await;
     phases.drive = driving.elapsed();
+    ticker.iter().for_each(tokio::task::JoinHandle::abort);
     let killed = match killer {
         Some(task) if task.is_finished() => task.await.ok(),
         Some(task) => {
@@ -170,6 +187,8 @@ pub async fn run(
     };
 
     let settling = tokio::time::Instant::now();
+    let lost = killed.as_ref().map(|(region, _)| region.as_str());
+    let taken_over = wait_for_takeover(&runtime, lost, settings.settle_limit).await;
     let settled = settle(&runtime, settings.quiet, settings.settle_limit).await;
     phases.settle = settling.elapsed();
 
@@ -188,7 +207,8 @@ pub async fn run(
         p.sample();
         p.by_group()
     });
-    let replication_conflicts = runtime.replication().map_or(0, |r| r.stats().conflicts);
+    let replication_conflicts = conflicts.as_ref().map_or(0, |(count, _)| count.load(Ordering::Relaxed));
+    conflicts.iter().for_each(|(_, task)| task.abort());
     let faults = proxy.as_ref().map(|p| {
         let counts = p.counts();
         let load = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
@@ -205,6 +225,7 @@ pub async fn run(
         replication_conflicts,
         killed,
         settled,
+        takeover: taken_over,
     })
 }
 
@@ -264,6 +285,69 @@ fn start_profile(runtime: &Runtime, endpoint: &str, profile: &Arc<Mutex<Profile>
                 profile.sample();
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+}
+
+/// Counts the writes replication applied over a concurrent write of the event log (last writer
+/// wins), in a task that reads replication's events as they come.
+fn count_log_conflicts(
+    runtime: &Runtime,
+    deployment: &Deployment,
+) -> Option<(Arc<std::sync::atomic::AtomicU64>, tokio::task::JoinHandle<()>)> {
+    let region = deployment.regions.first()?;
+    let lookup = |name: &str| region.function(FunctionKind::Api).and_then(|f| f.variables.get(name).cloned());
+    let table = contract::env::ApiEnvironment::from_lookup(lookup).ok()?.event_log_table;
+    let mut events = runtime.replication()?.subscribe();
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = count.clone();
+    let task = tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let conflict =
+                        matches!(event.kind, crate::replication::ReplicationEventKind::Applied { conflict: true, .. });
+                    if conflict && event.table == table {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+    Some((count, task))
+}
+
+/// Waits (at most `limit`) for the runtime's takeover of `lost`'s unpublished events; what it
+/// did, in words.
+async fn wait_for_takeover(runtime: &Runtime, lost: Option<&str>, limit: Duration) -> Option<String> {
+    let lost = lost?;
+    let start = tokio::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Some(done) = runtime.takeovers().done().into_iter().find(|t| t.from == lost) {
+            return Some(match done.outcome {
+                Ok(report) => format!(
+                    "{} took {lost}'s unpublished events over: {} published ({} possible duplicates), {} left",
+                    done.to, report.published, report.possible_duplicates, report.left
+                ),
+                Err(error) => format!("{} could not take {lost}'s events over: {error}", done.to),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Some(format!("no takeover of {lost} finished within {limit:?}"))
+}
+
+/// Prints the acknowledged count every `every`.
+fn print_progress(progress: Arc<Progress>, every: Duration) -> tokio::task::JoinHandle<()> {
+    let start = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let acknowledged = progress.acknowledged.load(Ordering::Relaxed);
+            println!("t={:.0}s: {acknowledged} commands acknowledged", start.elapsed().as_secs_f64());
         }
     })
 }

@@ -21,6 +21,9 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     if let Some((region, after)) = &soak.killed {
         lines.push(format!("killed: {region} after {after} acknowledgements"));
     }
+    if let Some(takeover) = &soak.takeover {
+        lines.push(format!("takeover: {takeover}"));
+    }
     if let Some((calls, entries, injected)) = soak.faults {
         lines.push(format!(
             "publish failures injected: {injected} of {entries} PutRecords entries in {calls} calls answered \
@@ -39,7 +42,7 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     lines.extend(shown(&audit.order_violations));
     lines.push(format!(
         "conflicts: {} injected (concurrent pairs from two regions acknowledged at one version; {} pairs sent), \
-         {} detected by replication (last writer wins), {} acknowledged events overwritten",
+         {} detected (event-log writes replication applied over a concurrent one, last writer wins), {} acknowledged events overwritten",
         audit.conflicts_injected, driven.pairs, soak.replication_conflicts, audit.conflicts_overwritten
     ));
     if soak.killed.is_some() {
@@ -58,7 +61,10 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     ));
     lines.extend(latency_lines(soak));
     lines.extend(time_lines(soak));
-    lines.push(format!("result: {}", if audit.passed() { "PASS" } else { "FAIL (acknowledged events lost or out of order)" }));
+    lines.push(format!(
+        "result: {}",
+        if audit.passed() { "PASS" } else { "FAIL (acknowledged events lost or out of order)" }
+    ));
     lines
 }
 

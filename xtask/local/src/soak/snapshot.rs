@@ -29,7 +29,6 @@ pub struct SnapshotError {
     pub message: String,
 }
 
-
 /// One record on a region's stream.
 #[derive(Debug, Clone)]
 pub struct StreamedEvent {
