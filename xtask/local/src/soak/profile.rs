@@ -47,7 +47,7 @@ impl Profile {
             .into_iter()
             .map(|(group, ticks)| (group.to_owned(), Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND)))
             .collect();
-        groups.sort_by(|a, b| b.1.cmp(&a.1));
+        groups.sort_by_key(|group| std::cmp::Reverse(group.1));
         groups
     }
 }
