@@ -22,9 +22,9 @@ use std::time::{Duration, SystemTime};
 const TRIES: u32 = 200;
 /// Wait between two tries.
 const RETRY_WAIT: Duration = Duration::from_millis(25);
-/// Longest a client waits for a region's replica to reach the version it last saw; after that
-/// (the version was written in a region that went down before replicating it) it decides again
-/// from the version the region has.
+/// Longest a client waits for a region's replica to reach the version it last saw when the
+/// region that wrote that version is down (it may never replicate it); after that it decides
+/// again from the version the live region has.
 const BEHIND_LIMIT: Duration = Duration::from_secs(3);
 /// Longest one command is tried for.
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
@@ -156,7 +156,7 @@ pub async fn drive(settings: &DriveSettings, targets: &Targets, progress: &Arc<P
 /// One task: created, then `commands - 1` renames (pairs count as two).
 async fn drive_task(index: usize, commands: usize, settings: &DriveSettings, targets: &Targets, progress: &Progress) {
     let client = Client { settings, progress, outages: &targets.outages };
-    let Some((task, mut version)) = client.create(index, targets).await else { return };
+    let Some((task, mut version, mut wrote)) = client.create(index, targets).await else { return };
     let mut sent = 1;
     while sent < commands {
         let turn = index + sent;
@@ -166,19 +166,22 @@ async fn drive_task(index: usize, commands: usize, settings: &DriveSettings, tar
         if pair {
             let second = live[1];
             let (a, b) = tokio::join!(
-                client.rename(&task, first, version, sent, true),
-                client.rename(&task, second, version, sent + 1, true)
+                client.rename(&task, first, (version, &wrote), sent, true),
+                client.rename(&task, second, (version, &wrote), sent + 1, true)
             );
             let (va, vb) = (a.unwrap_or(0), b.unwrap_or(0));
             progress.record(|d| {
                 d.pairs += 1;
                 d.conflicting_pairs += usize::from(va > 0 && va == vb);
             });
-            version = version.max(va).max(vb);
+            if va.max(vb) > version {
+                wrote = if va >= vb { first.0.clone() } else { second.0.clone() };
+                version = va.max(vb);
+            }
             sent += 2;
         } else {
-            if let Some(acked) = client.rename(&task, first, version, sent, false).await {
-                version = acked;
+            if let Some(acked) = client.rename(&task, first, (version, &wrote), sent, false).await {
+                (version, wrote) = (acked, first.0.clone());
             }
             sent += 1;
         }
@@ -192,8 +195,8 @@ struct Client<'a> {
 }
 
 impl Client<'_> {
-    /// Creates task `index` in a live region; its id and version 1.
-    async fn create(&self, index: usize, targets: &Targets) -> Option<(String, u64)> {
+    /// Creates task `index` in a live region; its id, version 1 and the region.
+    async fn create(&self, index: usize, targets: &Targets) -> Option<(String, u64, String)> {
         for target in targets.live_from(index) {
             let command_id = format!("soak-{index}-0-{}", uuid::Uuid::now_v7().simple());
             let body = json!({"title": format!("soak task {index}"), "command_id": command_id});
@@ -210,7 +213,7 @@ impl Client<'_> {
                         let (task, region) = (id.clone(), target.0.clone());
                         let paired = false;
                         self.acknowledge(Ack { task, region, command_id, version: 1, sent, latency, paired });
-                        return Some((id, 1));
+                        return Some((id, 1, target.0.clone()));
                     }
                     Err(refusal) if self.worth_retrying(&refusal, &target.0) => last = refusal,
                     Err(refusal) => {
@@ -225,13 +228,13 @@ impl Client<'_> {
         None
     }
 
-    /// Renames `task` at `expected` in `target` (same command id on every try); the
-    /// acknowledged version.
+    /// Renames `task` at `expected` (the version the client last saw, and the region that wrote
+    /// it) in `target`, with the same command id on every try; the acknowledged version.
     async fn rename(
         &self,
         task: &str,
         target: &(String, String),
-        expected: u64,
+        (expected, wrote): (u64, &str),
         step: usize,
         paired: bool,
     ) -> Option<u64> {
@@ -255,7 +258,9 @@ impl Client<'_> {
                     return Some(version);
                 }
                 Err(Refusal::Behind(current))
-                    if current < expected && sent.elapsed().unwrap_or_default() > BEHIND_LIMIT =>
+                    if current < expected
+                        && self.outages.is_down(wrote)
+                        && sent.elapsed().unwrap_or_default() > BEHIND_LIMIT =>
                 {
                     expected = current;
                 }
