@@ -259,9 +259,11 @@ mod tests {
         let limit = RateLimit { records_per_second: 100, bytes_per_second: u64::MAX };
         let start = tokio::time::Instant::now();
         let mut saved = Vec::new();
-        let report = replay(&Accepting, &selection, &events, limit, &mut |p| Ok(saved.push(p.clone())), &mut |_, _| {})
-            .await
-            .unwrap();
+        let mut save = |p: &Position| {
+            saved.push(p.clone());
+            Ok(())
+        };
+        let report = replay(&Accepting, &selection, &events, limit, &mut save, &mut |_, _| {}).await.unwrap();
         assert_eq!(report.published, 1200);
         // Chunks of 500, 500, 200 at 100 records/s: the third starts after 5 s + 5 s.
         assert_eq!(start.elapsed(), Duration::from_secs(10));

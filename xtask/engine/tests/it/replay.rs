@@ -1,6 +1,7 @@
 //! `replay` against the emulator: one aggregate read by its key, an origin since a time read
 //! through the origin index, the consumers carried on the stream, and a replay interrupted
 //! mid-way resumed from its saved position without starting over.
+#![allow(clippy::unwrap_used)]
 
 use domain::{DomainError, DomainEvent, EventItem};
 use engine::redrive::RateLimit;
