@@ -14,8 +14,10 @@ mod options;
 mod package;
 mod redrive;
 mod region;
+mod replay;
 mod status;
 mod synth;
+mod takeover;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -48,9 +50,15 @@ enum Command {
     /// Re-deliver the batches a region's stream mappings gave up on, from its failed-batches
     /// bucket, to their functions; each is deleted once its function took it whole.
     Redrive(redrive::RedriveArgs),
+    /// Put events of a region's event log on its stream again with `replay: true`, for the named
+    /// consumers (by aggregate, origin or time; rate-limited, resumable).
+    Replay(replay::ReplayArgs),
     /// What is deployed in every region, how it differs from the current synth and how healthy it
     /// is. Exit 0: healthy, 2: degraded, 1: an error.
     Status(status::StatusArgs),
+    /// Publish, from a surviving region, the events a lost region recorded but never published
+    /// (from its publisher watermark less a margin; duplicates possible, loss not).
+    Takeover(takeover::TakeoverArgs),
     /// Operational drills: `drill failover --region R` takes a region out of the shared name and
     /// puts it back.
     #[command(subcommand)]
@@ -83,7 +91,9 @@ fn main() -> ExitCode {
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),
         Command::Redrive(args) => args.run().map(|()| 0),
+        Command::Replay(args) => args.run().map(|()| 0),
         Command::Status(args) => args.run(),
+        Command::Takeover(args) => args.run().map(|()| 0),
         Command::Drill(command) => command.run().map(|()| 0),
         Command::Region(command) => command.run().map(|()| 0),
         Command::Local(command) => command.run().map(|()| 0),

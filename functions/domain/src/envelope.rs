@@ -31,6 +31,9 @@ pub struct DomainEvent {
     /// True when re-sent by `cargo xtask replay`; consumers opt in.
     #[serde(default)]
     pub replay: bool,
+    /// The consumers a replay is meant for (`contract::consumers`); absent or empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<String>,
     /// The event body, kept as JSON text.
     pub payload: Box<RawValue>,
 }
@@ -60,6 +63,9 @@ pub struct DomainEventRef<'a> {
     pub published_by: &'a str,
     /// See [`DomainEvent::replay`].
     pub replay: bool,
+    /// See [`DomainEvent::consumers`].
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub consumers: &'a [String],
     /// See [`DomainEvent::payload`].
     pub payload: &'a RawValue,
 }
@@ -82,8 +88,14 @@ impl<'a> DomainEventRef<'a> {
             recorded_at: &item.recorded_at,
             published_by: publisher_region,
             replay,
+            consumers: &[],
             payload,
         })
+    }
+
+    /// The same envelope, meant for `consumers` only (a targeted replay).
+    pub fn for_consumers(self, consumers: &'a [String]) -> Self {
+        DomainEventRef { consumers, ..self }
     }
 
     /// The JSON bytes put on the stream.
@@ -120,10 +132,19 @@ impl DomainEvent {
                 return bad(format!("{name} {value:?} must be 1-128 characters of A-Z a-z 0-9 . _ -"));
             }
         }
+        if let Some(consumer) = self.consumers.iter().find(|c| !is_safe_segment(c)) {
+            return bad(format!("consumer {consumer:?} must be 1-128 characters of A-Z a-z 0-9 . _ -"));
+        }
         if time::OffsetDateTime::parse(&self.recorded_at, &time::format_description::well_known::Rfc3339).is_err() {
             return bad(format!("recorded_at {:?} is not RFC 3339", self.recorded_at));
         }
         Ok(())
+    }
+
+    /// Whether `consumer` acts on this event: always on a published event; on a replay only when
+    /// the replay names no consumer or names this one. The one rule every projector applies.
+    pub fn is_for(&self, consumer: &str) -> bool {
+        !self.replay || self.consumers.is_empty() || self.consumers.iter().any(|c| c == consumer)
     }
 
     /// The aggregate's key in the event log and the read models: `Task#<id>`.
@@ -169,6 +190,34 @@ mod tests {
         assert_eq!(event.origin_region, "us-east-1");
         assert_eq!(event.payload.get(), item.payload);
         assert_eq!(event.aggregate_key(), "Task#t-1");
+    }
+
+    #[test]
+    fn a_targeted_replay_carries_its_consumers_and_an_ordinary_event_none() {
+        let item = item();
+        let plain = DomainEventRef::from_item(&item, "us-east-1", false).unwrap().to_json();
+        assert!(!String::from_utf8_lossy(&plain).contains("consumers"), "absent means every consumer");
+        let consumers = ["audit".to_owned()];
+        let json = DomainEventRef::from_item(&item, "us-east-1", true).unwrap().for_consumers(&consumers).to_json();
+        let event = DomainEvent::parse(&json).unwrap();
+        assert!(event.replay);
+        assert_eq!(event.consumers, ["audit"]);
+    }
+
+    #[test]
+    fn a_replay_is_for_the_consumers_it_names_and_an_ordinary_event_for_all() {
+        let item = item();
+        let parse = |replay: bool, consumers: &[String]| {
+            let json =
+                DomainEventRef::from_item(&item, "us-east-1", replay).unwrap().for_consumers(consumers).to_json();
+            DomainEvent::parse(&json).unwrap()
+        };
+        let audit = ["audit".to_owned()];
+        assert!(parse(false, &[]).is_for("view"));
+        assert!(parse(false, &audit).is_for("view"), "a published event is always handled");
+        assert!(parse(true, &[]).is_for("view"), "a replay naming no consumer is for all");
+        assert!(parse(true, &audit).is_for("audit"));
+        assert!(!parse(true, &audit).is_for("view"));
     }
 
     #[test]

@@ -4,15 +4,17 @@
 //! with the SequenceNumber of the earliest record not done so Lambda retries from there.
 
 use crate::conflicts::{self, EventIdentity};
+use crate::republish::{self, Republication};
 use crate::sink::{ConflictSink, OutgoingRecord, RecordSink};
+use crate::watermark;
 use crate::waves::{WaveSettings, publish};
 use aws_lambda_events::dynamodb::{Event as DynamoDbEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use domain::contract::origin::Selected;
 use domain::holds::{Hold, HoldStore};
-use domain::item::{AGGREGATE_KEY, AttributeMap, EVENT_ID, SEQUENCE_KEY};
+use domain::item::{AGGREGATE_KEY, AttributeMap, EVENT_ID, RECORDED_AT, SEQUENCE_KEY};
 use domain::origin::format_recorded_at;
-use domain::{DomainError, DomainEventRef, EventItem, Origin};
+use domain::{DomainError, EventItem, Origin};
 use rand::rngs::SmallRng;
 use std::collections::{HashMap, HashSet};
 use tokio::time::Instant;
@@ -58,6 +60,9 @@ pub struct Stats {
     pub failed_entries: u32,
     /// Records left for Lambda to retry.
     pub left_for_retry: u32,
+    /// The publisher watermark this batch allows: the latest `RecordedAt` stored with every
+    /// earlier event of the batch done (`watermark::allowed`); written after the invocation.
+    pub watermark: Option<String>,
 }
 
 /// Work found in a batch: records to publish (with their batch positions), conflict reports to
@@ -66,6 +71,8 @@ pub struct Stats {
 struct Plan {
     outgoing: Vec<OutgoingRecord>,
     positions: Vec<usize>,
+    /// `RecordedAt` of each outgoing record.
+    recorded_at: Vec<String>,
     reports: Vec<(usize, String)>,
     failed: Vec<usize>,
 }
@@ -98,13 +105,17 @@ impl<K: RecordSink, C: ConflictSink, H: HoldStore> Publisher<K, C, H> {
         stats.calls = report.calls;
         stats.failed_entries = report.failed_entries;
         let mut failed = plan.failed;
-        for (position, stored) in plan.positions.iter().zip(&report.stored) {
+        let mut stored_at = Vec::new();
+        for ((position, stored), at) in plan.positions.iter().zip(&report.stored).zip(&plan.recorded_at) {
             if *stored {
                 stats.published += 1;
+                stored_at.push(at.as_str());
             } else {
                 failed.push(*position);
             }
         }
+        let failed_at = failed.iter().map(|&p| event.records[p].change.new_image.string(RECORDED_AT).unwrap_or(""));
+        stats.watermark = watermark::allowed(stored_at, failed_at);
         stats.left_for_retry = u32::try_from(failed.len()).unwrap_or(u32::MAX);
         let mut response = DynamoDbEventResponse::default();
         if let Some(&earliest) = failed.iter().min() {
@@ -192,6 +203,7 @@ impl<K: RecordSink, C: ConflictSink, H: HoldStore> Publisher<K, C, H> {
         }
         match self.envelope(record) {
             Ok(outgoing) => {
+                plan.recorded_at.push(change.new_image.string(RECORDED_AT).unwrap_or_default().to_owned());
                 plan.outgoing.push(outgoing);
                 plan.positions.push(position);
             }
@@ -225,13 +237,5 @@ impl<K: RecordSink, C: ConflictSink, H: HoldStore> Publisher<K, C, H> {
 /// The Kinesis record of `item`, published by `origin`'s publisher; an error when it can never
 /// be published (a payload that is not JSON, an envelope over Kinesis' limit).
 pub(crate) fn envelope(item: &EventItem, origin: &Origin) -> Result<OutgoingRecord, DomainError> {
-    let data = DomainEventRef::from_item(item, origin.region(), false)?.to_json();
-    let outgoing = OutgoingRecord { partition_key: item.aggregate_key.clone(), data };
-    if outgoing.size() > MAX_RECORD_BYTES {
-        return Err(DomainError::malformed(
-            "event log item",
-            format!("envelope is {} bytes; Kinesis takes at most {MAX_RECORD_BYTES}", outgoing.size()),
-        ));
-    }
-    Ok(outgoing)
+    republish::record(item, &Republication { published_by: origin.region(), replay: false, consumers: &[] })
 }

@@ -1,18 +1,24 @@
 //! The publisher function: the event log's DynamoDB stream → the regional Kinesis stream.
 //! [`handler`] classifies, holds and publishes, `conflicts` reports overwritten events,
 //! [`waves`] publishes in per-aggregate order, [`sink`] abstracts Kinesis and SQS so tests can
-//! inject faults, and [`release`] lifts a poison hold (what `redrive` calls).
+//! inject faults, and [`release`] lifts a poison hold (what `redrive` calls). [`watermark`] is
+//! how far this region's events are known to be published; [`republish`] puts events read back
+//! from the log on a stream again (takeover and replay).
 
 mod conflicts;
 pub mod handler;
 pub mod release;
 pub mod replay;
+pub mod republish;
 pub mod sink;
+pub mod watermark;
 pub mod waves;
 
 pub use handler::{Publisher, Stats};
 pub use release::{Release, ReleaseError, Released};
+pub use republish::{Republication, Republished, republish};
 pub use sink::{ConflictSink, EntryResult, KinesisSink, OutgoingRecord, RecordSink, SqsConflicts};
+pub use watermark::{Watermark, WatermarkTable};
 pub use waves::WaveSettings;
 
 /// `Instant` of an invocation's deadline (`Context::deadline`, epoch milliseconds).

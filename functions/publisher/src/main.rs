@@ -8,9 +8,10 @@ use domain::Origin;
 use domain::contract::env::PublisherEnvironment;
 use domain::contract::metrics::{HELD_BACK_METRIC, PUBLISHER};
 use domain::holds::HoldTable;
+use domain::origin::format_recorded_at;
 use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use publisher::{KinesisSink, Publisher, SqsConflicts, WaveSettings, deadline_instant};
+use publisher::{KinesisSink, Publisher, SqsConflicts, WatermarkTable, WaveSettings, deadline_instant};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use std::time::Duration;
@@ -30,10 +31,13 @@ async fn main() -> Result<(), Error> {
         .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_secs(2)).build())
         .build();
     let origin = Origin::from_env()?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let watermark = WatermarkTable::new(dynamodb.clone(), environment.idempotency_table.clone(), origin.region());
+    let watermark = &watermark;
     let publisher = Publisher {
         sink: KinesisSink::new(aws_sdk_kinesis::Client::from_conf(kinesis_config), environment.event_stream_name),
         conflicts: SqsConflicts::new(aws_sdk_sqs::Client::from_conf(sqs_config), environment.conflicts_queue_url),
-        holds: HoldTable::new(aws_sdk_dynamodb::Client::new(&config), environment.idempotency_table, origin.region()),
+        holds: HoldTable::new(dynamodb.clone(), environment.idempotency_table.clone(), origin.region()),
         origin,
         settings: WaveSettings::default(),
     };
@@ -43,6 +47,13 @@ async fn main() -> Result<(), Error> {
         let deadline = deadline_instant(event.context.deadline);
         let mut rng = SmallRng::from_os_rng();
         let (response, stats) = publisher.handle(&event.payload, deadline, &mut rng).await;
+        // After PutRecords returned, and only as far as it stored everything: one write.
+        if let Some(at) = &stats.watermark {
+            let now = format_recorded_at(time::OffsetDateTime::now_utc());
+            if let Err(error) = watermark.advance(at, &now).await {
+                tracing::warn!(%error, "could not advance the publisher watermark; a takeover would republish more");
+            }
+        }
         tracing::info!(?stats, failures = response.batch_item_failures.len(), "batch done");
         emit_metrics(
             app,

@@ -30,11 +30,13 @@ pub mod poll;
 pub mod recovery;
 pub mod redrive;
 pub mod region;
+pub mod replay;
 pub mod review;
 pub mod rollback;
 pub mod route53;
 pub mod session;
 pub mod stack;
 pub mod status;
+pub mod takeover;
 #[cfg(feature = "testing")]
 pub mod testing;

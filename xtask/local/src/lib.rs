@@ -37,6 +37,7 @@ pub mod run;
 pub mod runtime_api;
 mod spec;
 pub mod streams;
+pub mod takeover;
 
 pub use environment::{ColdStart, InitFailure};
 pub use host::{Host, HostError, HostSettings, Invocation, InvokeError, Timings, UnknownFunction};

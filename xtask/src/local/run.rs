@@ -1,7 +1,8 @@
 //! `cargo xtask local run [--regions R,...] [--kill R@T] [--for DURATION]`: the app deployed to
 //! the emulator, run on this machine by the local runtime (`local::run`): builds the function
 //! binaries for this machine, reads the deployment back, prints what is emulated and what is
-//! real and each region's API URL, and runs until Ctrl-C or `--for`.
+//! real and each region's API URL, and runs until Ctrl-C or `--for`. A killed region's unpublished
+//! events are taken over by the first region still up after `--takeover-after`.
 
 use crate::options::DEFAULT_LOCAL_PORT;
 use anyhow::{Context, Result, bail};
@@ -11,6 +12,7 @@ use local::clients::Clients;
 use local::mapping::MappingSettings;
 use local::replication::ReplicationSettings;
 use local::run::{Deployment, Kill, RunSettings, Runtime, build, discover, parse_duration};
+use local::takeover::TakeoverSettings;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -39,6 +41,13 @@ pub struct RunArgs {
     /// The first region's API port, the others the next ones (default: free ports).
     #[arg(long, default_value_t = 0)]
     pub api_port: u16,
+    /// Time between a region's loss and the takeover of its unpublished events by the first
+    /// region still up (`3s`, `1m`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
+    pub takeover_after: Duration,
+    /// Do not take a lost region's events over.
+    #[arg(long)]
+    pub no_takeover: bool,
     /// Use the function binaries in DIR as they are instead of building them.
     #[arg(long, value_name = "DIR")]
     pub binaries: Option<PathBuf>,
@@ -74,6 +83,20 @@ impl RunArgs {
             for kill in &self.kills {
                 runtime.schedule(kill)?;
             }
+            let takeovers = runtime.takeovers();
+            takeovers.configure(TakeoverSettings {
+                enabled: !self.no_takeover,
+                grace: self.takeover_after,
+                ..TakeoverSettings::default()
+            });
+            let (sender, mut lines) = tokio::sync::mpsc::unbounded_channel();
+            takeovers.print_to(sender);
+            let start = tokio::time::Instant::now() - runtime.elapsed();
+            tokio::spawn(async move {
+                while let Some(line) = lines.recv().await {
+                    println!("t={:.1}s: {line}", start.elapsed().as_secs_f64());
+                }
+            });
             runtime.report(&deployment, &self.kills).iter().for_each(|line| println!("{line}"));
             for kill in &self.kills {
                 announce_kill(&runtime, kill);

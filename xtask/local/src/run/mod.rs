@@ -4,7 +4,9 @@
 //! source mappings (and, from the template, those the local deployment left out) feed them; a
 //! [`Gateway`] serves the api over HTTP on loopback. Replication runs between the regions'
 //! tables. A region killed in the shared [`Outages`] (now, or at a time: `--kill R@T`) stops its
-//! mappings and replication (they watch the outages), its API and its function processes.
+//! mappings and replication (they watch the outages), its API and its function processes; after a
+//! grace period the first region still up takes the lost region's unpublished events over
+//! ([`crate::takeover`], the engine's takeover; [`Runtime::takeovers`]).
 //!
 //! ```text
 //! discover(clients, config, regions) -> Deployment            (what is deployed, read back)
@@ -24,6 +26,7 @@ use crate::mapping::{EventSourceMappings, MappingHandle, MappingSettings, StartE
 use crate::outage::Outages;
 use crate::replication::{Replication, ReplicationError, ReplicationSettings};
 use crate::streams::{ShardInfo, Stream};
+use crate::takeover::Takeovers;
 use crate::{AwsAccess, DEFAULT_ACCOUNT, FunctionSpec, Host, HostError, HostSettings};
 use stacks::app::{FunctionKind, ROUTES};
 use std::collections::{BTreeMap, BTreeSet};
@@ -158,6 +161,8 @@ pub struct Runtime {
     regions: Vec<RegionRun>,
     replication: Option<Replication>,
     kills: Vec<JoinHandle<()>>,
+    takeovers: Takeovers,
+    takeover_watchers: Vec<JoinHandle<()>>,
     settings: RunSettings,
 }
 
@@ -178,8 +183,20 @@ impl Runtime {
             let settings = settings.replication.clone();
             Some(Replication::start(clients, &deployment.global_tables, outages.clone(), settings).await?)
         };
+        let takeovers = Takeovers::default();
+        let names: Vec<String> = deployment.regions.iter().map(|r| r.region.clone()).collect();
+        let takeover_watchers = takeovers.watch(clients, &deployment.app, &names, &outages);
         let started = tokio::time::Instant::now();
-        Ok(Runtime { started, outages, regions, replication, kills: Vec::new(), settings })
+        Ok(Runtime {
+            started,
+            outages,
+            regions,
+            replication,
+            kills: Vec::new(),
+            takeovers,
+            takeover_watchers,
+            settings,
+        })
     }
 
     /// The running regions.
@@ -195,6 +212,11 @@ impl Runtime {
     /// The switchboard every engine watches.
     pub fn outages(&self) -> &Outages {
         &self.outages
+    }
+
+    /// The takeovers a region's loss triggers: their settings, output and results.
+    pub fn takeovers(&self) -> &Takeovers {
+        &self.takeovers
     }
 
     /// Replication's counters, when there is replication.
@@ -225,6 +247,7 @@ impl Runtime {
     /// Stops everything: kills' timers, gateways, mappings, replication, function processes.
     pub async fn shutdown(mut self) {
         self.kills.drain(..).for_each(|k| k.abort());
+        self.takeover_watchers.drain(..).for_each(|w| w.abort());
         if let Some(mut replication) = self.replication.take() {
             replication.stop();
         }
