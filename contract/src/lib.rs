@@ -3,6 +3,7 @@
 //!
 //! - [`event_log`]: the event log's attribute names, its origin index and the shard of an
 //!   aggregate in it;
+//! - [`consumers`]: the names a replay targets consumers by;
 //! - [`drill`]: the drill flag the api's `/health` reads;
 //! - [`idempotency`]: the idempotency table's key names and the items the publisher keeps there;
 //! - [`metrics`]: the metrics the functions emit and the region stack alarms on;
@@ -11,6 +12,7 @@
 //! - [`origin`]: the publisher's origin rule, rendered as the event source mapping's filter
 //!   patterns and as the check the handler makes again.
 
+pub mod consumers;
 pub mod drill;
 pub mod env;
 pub mod event_log;

@@ -14,6 +14,7 @@ mod options;
 mod package;
 mod redrive;
 mod region;
+mod replay;
 mod status;
 mod synth;
 mod takeover;
@@ -49,6 +50,9 @@ enum Command {
     /// Re-deliver the batches a region's stream mappings gave up on, from its failed-batches
     /// bucket, to their functions; each is deleted once its function took it whole.
     Redrive(redrive::RedriveArgs),
+    /// Put events of a region's event log on its stream again with `replay: true`, for the named
+    /// consumers (by aggregate, origin or time; rate-limited, resumable).
+    Replay(replay::ReplayArgs),
     /// What is deployed in every region, how it differs from the current synth and how healthy it
     /// is. Exit 0: healthy, 2: degraded, 1: an error.
     Status(status::StatusArgs),
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Bootstrap(args) => args.run().map(|()| 0),
         Command::Destroy(args) => args.run().map(|()| 0),
         Command::Redrive(args) => args.run().map(|()| 0),
+        Command::Replay(args) => args.run().map(|()| 0),
         Command::Status(args) => args.run(),
         Command::Takeover(args) => args.run().map(|()| 0),
         Command::Drill(command) => command.run().map(|()| 0),

@@ -1,10 +1,16 @@
 //! `cargo xtask redrive`: re-delivers the batches a region's stream mappings gave up on, from the
 //! region's failed-batches bucket, to their functions (Lambda `Invoke`); see `engine::redrive`.
+//! Pointers in SQS on-failure queues (`--queue-url`, or those the deployed mappings of an older
+//! region stack send to) are redriven by re-reading the stream ([`range`]).
+
+pub mod range;
 
 use crate::options::AwsArgs;
-use anyhow::Result;
+use anyhow::{Result, bail};
+use engine::redrive::pointer::{QueuePlan, QueueReport, discover_queues, reader_config, redrive_queue};
 use engine::redrive::{LambdaDelivery, RateLimit, RedriveOptions, plan, redrive};
 use engine::session::Session;
+use local::clients::Clients;
 
 /// Write-rate flags, shared by `redrive` and `replay`.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,6 +41,9 @@ pub struct RedriveArgs {
     /// Only this mapping's batches (its logical ID, e.g. PublisherSubscription).
     #[arg(long)]
     pub mapping: Option<String>,
+    /// Redrive the pointers in this SQS on-failure queue instead of the bucket (repeatable).
+    #[arg(long = "queue-url", value_name = "URL")]
+    pub queue_urls: Vec<String>,
     /// List what would be redriven; deliver and delete nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -56,17 +65,68 @@ impl RedriveArgs {
             engine::redrive::check(&loaded.config, &loaded.assembly.stacks, &options)?;
             let session = loaded.connect().await?;
             let plan = plan(&session, &options).await?;
-            let scope = plan.mapping.as_ref().map_or_else(|| "every mapping".to_owned(), |(id, _)| id.clone());
-            println!("redrive: s3://{} ({scope}){}", plan.bucket, if plan.dry_run { ", dry run" } else { "" });
             let delivery = LambdaDelivery::new(session.aws.lambda(&plan.region));
-            let report = redrive(&session.aws, &plan, &delivery, &mut |line| println!("{line}")).await?;
-            println!(
-                "redrive: {} redriven{}, {} left in the bucket",
-                report.redriven.len(),
-                if report.dry_run { " (dry run)" } else { "" },
-                report.left.len()
-            );
-            report.verdict(&plan.region)
+            let bucket = if self.queue_urls.is_empty() {
+                let scope = plan.mapping.as_ref().map_or_else(|| "every mapping".to_owned(), |(id, _)| id.clone());
+                println!("redrive: s3://{} ({scope}){}", plan.bucket, if plan.dry_run { ", dry run" } else { "" });
+                let report = redrive(&session.aws, &plan, &delivery, &mut |line| println!("{line}")).await?;
+                println!(
+                    "redrive: {} redriven{}, {} left in the bucket",
+                    report.redriven.len(),
+                    if report.dry_run { " (dry run)" } else { "" },
+                    report.left.len()
+                );
+                report.verdict(&plan.region)
+            } else {
+                Ok(())
+            };
+            let queues = if self.queue_urls.is_empty() {
+                let stack = session.stack(stacks::StackPart::Region, &plan.region)?.name.clone();
+                discover_queues(&session.aws, &plan.region, &stack).await.unwrap_or_else(|error| {
+                    println!("redrive: older on-failure queues not looked for in {stack}: {error:#}");
+                    Vec::new()
+                })
+            } else {
+                self.queue_urls.clone()
+            };
+            let range = range::ShardRange::new(Clients::new(reader_config(&session.aws)));
+            let mut left = 0;
+            for queue_url in queues {
+                let queue = QueuePlan {
+                    region: plan.region.clone(),
+                    queue_url,
+                    dry_run: plan.dry_run,
+                    limit: plan.limit,
+                    publisher: plan.publisher.clone(),
+                };
+                println!("redrive: {} (SQS pointers){}", queue.queue_url, if plan.dry_run { ", dry run" } else { "" });
+                let report = redrive_queue(&session.aws, &queue, &range, &delivery, &mut |l| println!("{l}")).await?;
+                print_queue(&report, plan.dry_run);
+                left += report.left.len();
+            }
+            bucket?;
+            if left > 0 {
+                bail!(
+                    "{left} pointer(s) could not be redriven and stay in their queue: fix the cause (the function's \
+                     logs name it) and run `cargo xtask redrive --region {}` again, or re-send what the stream no \
+                     longer has with the `cargo xtask replay` commands above",
+                    plan.region
+                );
+            }
+            Ok(())
         })
     }
 }
+
+fn print_queue(report: &QueueReport, dry_run: bool) {
+    println!(
+        "redrive: {} redriven{}, {} left in {}",
+        report.redriven.len(),
+        if dry_run { " (dry run)" } else { "" },
+        report.left.len(),
+        report.queue_url
+    );
+}
+
+#[cfg(test)]
+mod tests;

@@ -91,7 +91,7 @@ impl EventStore {
 
 /// Sorts by time, then puts each aggregate's events in sequence order within the places its
 /// events took: ties in time and clock skew between containers never reorder an aggregate.
-fn in_order(mut events: Vec<EventItem>) -> Vec<EventItem> {
+pub fn in_order(mut events: Vec<EventItem>) -> Vec<EventItem> {
     events.sort_by(|a, b| {
         (&a.recorded_at, &a.aggregate_key, a.sequence).cmp(&(&b.recorded_at, &b.aggregate_key, b.sequence))
     });

@@ -5,6 +5,7 @@
 
 use aws_lambda_events::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::streams::KinesisEventResponse;
+use domain::contract::consumers::AUDIT;
 use domain::{DomainError, DomainEvent};
 use futures::StreamExt;
 use std::future::Future;
@@ -40,6 +41,8 @@ pub struct Stats {
     pub poison: u32,
     /// Writes that failed and will be retried.
     pub failed: u32,
+    /// Replays meant for other consumers, acknowledged untouched.
+    pub not_for_audit: u32,
 }
 
 /// The S3 key of `event`. Every segment was validated by [`DomainEvent::parse`] as
@@ -50,6 +53,7 @@ pub fn object_key(event: &DomainEvent) -> String {
 
 enum Outcome {
     Written(Written),
+    NotForAudit,
     Poison,
     Failed,
 }
@@ -63,6 +67,9 @@ async fn project<S: ObjectStore>(store: &S, record: &KinesisEventRecord) -> Outc
             return Outcome::Poison;
         }
     };
+    if !event.is_for(AUDIT) {
+        return Outcome::NotForAudit;
+    }
     match store.put_if_absent(&object_key(&event), data.clone()).await {
         Ok(written) => Outcome::Written(written),
         Err(error) => {
@@ -85,6 +92,7 @@ pub async fn handle<S: ObjectStore>(store: &S, event: &KinesisEvent) -> (Kinesis
         match outcome {
             Outcome::Written(Written::Created) => stats.written += 1,
             Outcome::Written(Written::AlreadyThere) => stats.duplicates += 1,
+            Outcome::NotForAudit => stats.not_for_audit += 1,
             Outcome::Poison => {
                 stats.poison += 1;
                 failed.push(index);

@@ -117,3 +117,25 @@ async fn s3_in_the_emulator_keeps_the_first_copy_of_each_event() {
     let body = object.body.collect().await.unwrap().into_bytes();
     assert_eq!(body.as_ref(), event_data("t9", 1, false).as_slice());
 }
+
+fn replay_for(id: &str, sequence: u64, consumers: &[String]) -> Vec<u8> {
+    let item = task_event(id, sequence, "eu-west-1");
+    DomainEventRef::from_item(&item, "eu-west-1", true).unwrap().for_consumers(consumers).to_json()
+}
+
+#[tokio::test]
+async fn a_replay_is_written_when_it_names_audit_or_no_consumer_and_skipped_when_it_names_another() {
+    let store = MemoryStore::default();
+    let (view, audit) = (["view".to_owned()], ["audit".to_owned()]);
+    let (response, stats) =
+        handle(&store, &batch(&[replay_for("t1", 1, &view), replay_for("t1", 2, &audit), replay_for("t1", 3, &[])]))
+            .await;
+    assert!(failures(&response).is_empty());
+    assert_eq!((stats.written, stats.not_for_audit), (2, 1));
+    let objects = store.objects.lock().unwrap();
+    assert!(!objects.contains_key("events/eu-west-1/Task/t1/1.json"), "meant for the view only");
+    assert!(
+        objects.contains_key("events/eu-west-1/Task/t1/2.json")
+            && objects.contains_key("events/eu-west-1/Task/t1/3.json")
+    );
+}

@@ -5,6 +5,7 @@
 use crate::project::project_aggregate;
 use aws_lambda_events::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::streams::KinesisEventResponse;
+use domain::contract::consumers::VIEW;
 use domain::store::EventStore;
 use domain::{Aggregate, DomainError, DomainEvent, EventItem, StoredView, Task, ViewStore};
 use futures::StreamExt;
@@ -74,6 +75,8 @@ pub struct Stats {
     pub poison: u32,
     /// Records failed by a storage error or a concurrent writer.
     pub failed: u32,
+    /// Replays meant for other consumers, acknowledged untouched.
+    pub not_for_view: u32,
 }
 
 impl Stats {
@@ -86,6 +89,7 @@ impl Stats {
         self.conflicts += other.conflicts;
         self.poison += other.poison;
         self.failed += other.failed;
+        self.not_for_view += other.not_for_view;
     }
 }
 
@@ -105,6 +109,7 @@ pub async fn handle<R: ViewRepository, L: EventLog>(
                 stats.poison += 1;
                 failed.push(index);
             }
+            Ok(event) if !event.is_for(VIEW) => stats.not_for_view += 1,
             Ok(event) if event.aggregate_type != Task::TYPE => stats.ignored += 1,
             Ok(event) => {
                 let group = *group_of.entry(event.aggregate_id.clone()).or_insert_with(|| {

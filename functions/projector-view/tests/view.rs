@@ -244,3 +244,27 @@ async fn the_dynamodb_read_model_applies_each_event_exactly_once() {
     let stored = views.get("e", true).await.unwrap().unwrap();
     assert_eq!((stored.view.version, stored.view.title.as_str()), (3, "task e v3"));
 }
+
+fn replay_data(item: &EventItem, consumers: &[String]) -> Vec<u8> {
+    DomainEventRef::from_item(item, "us-east-1", true).unwrap().for_consumers(consumers).to_json()
+}
+
+#[tokio::test]
+async fn a_replay_is_applied_when_it_names_the_view_or_no_consumer_and_skipped_when_it_names_another() {
+    let for_audit = ["audit".to_owned()];
+    let for_view = ["view".to_owned()];
+    let views = MemoryViews::default();
+    let skipped = raw_batch(&[replay_data(&task_event("a", 1, "us-east-1"), &for_audit)]);
+    let (response, stats) = handle(&views, &MemoryLog::default(), &skipped).await;
+    assert!(failures(&response).is_empty(), "acknowledged");
+    assert_eq!((stats.not_for_view, stats.applied), (1, 0));
+    assert_eq!(views.version("a"), 0, "untouched");
+
+    let named = raw_batch(&[replay_data(&task_event("a", 1, "us-east-1"), &for_view)]);
+    let (_, stats) = handle(&views, &MemoryLog::default(), &named).await;
+    assert_eq!((stats.not_for_view, stats.applied), (0, 1));
+    let anyone = raw_batch(&[replay_data(&task_event("a", 2, "us-east-1"), &[])]);
+    let (_, stats) = handle(&views, &MemoryLog::default(), &anyone).await;
+    assert_eq!(stats.applied, 1, "a replay naming no consumer is for every consumer");
+    assert_eq!(views.version("a"), 2);
+}

@@ -135,7 +135,7 @@ mod tests {
         EventItem {
             aggregate_key: key.into(),
             sequence,
-            event_id: format!("{key}-{sequence}"),
+            event_id: format!("e-{sequence}"),
             event_type: "TaskRenamed".into(),
             event_version: 1,
             payload: payload.into(),

@@ -227,3 +227,50 @@ mod holds;
 
 #[path = "handler/conflicts.rs"]
 mod conflicts;
+
+/// Events of `aggregates` tasks, one each, recorded one second apart.
+fn timed(aggregates: usize) -> Vec<serde_json::Value> {
+    (0..aggregates)
+        .map(|a| {
+            let item = domain::EventItem {
+                recorded_at: format!("2026-05-06T07:08:{a:02}.000Z"),
+                ..task_event(&format!("w{a}"), 1, REGION)
+            };
+            stream_record(Change::Insert(&item), a as u64 + 1)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_watermark_is_the_latest_event_stored_when_the_whole_batch_went_out() {
+    let publisher = publisher(FakeKinesis::reliable(), FakeConflicts::default());
+    let (failure, stats) = run(&publisher, &dynamodb_event(timed(5))).await;
+    assert_eq!(failure, None);
+    assert_eq!(stats.watermark.as_deref(), Some("2026-05-06T07:08:04.000Z"));
+}
+
+#[tokio::test]
+async fn no_watermark_is_allowed_when_nothing_was_stored() {
+    let publisher = publisher(FakeKinesis::denied(), FakeConflicts::default());
+    let (failure, stats) = run(&publisher, &dynamodb_event(timed(5))).await;
+    assert!(failure.is_some());
+    assert_eq!(stats.watermark, None, "PutRecords stored nothing: the watermark must not move");
+}
+
+#[tokio::test]
+async fn the_watermark_stays_below_the_earliest_event_not_published() {
+    // The event at second 2 can never be published; events of other aggregates after it are.
+    let mut records = timed(5);
+    let poison = domain::EventItem {
+        recorded_at: "2026-05-06T07:08:02.000Z".into(),
+        payload: "{not json".into(),
+        ..task_event("w2", 1, REGION)
+    };
+    records[2] = stream_record(Change::Insert(&poison), 3);
+    let kinesis = FakeKinesis::reliable();
+    let publisher = publisher(kinesis.clone(), FakeConflicts::default());
+    let (failure, stats) = run(&publisher, &dynamodb_event(records)).await;
+    assert!(failure.is_some());
+    assert_eq!(stats.published, 4, "the other aggregates' events went out");
+    assert_eq!(stats.watermark.as_deref(), Some("2026-05-06T07:08:01.000Z"), "not past the unpublished event");
+}

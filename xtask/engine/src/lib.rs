@@ -30,6 +30,7 @@ pub mod poll;
 pub mod recovery;
 pub mod redrive;
 pub mod region;
+pub mod replay;
 pub mod review;
 pub mod rollback;
 pub mod route53;

@@ -3,8 +3,11 @@
 //! through the records' values. Where Route53 cannot be asked (the emulator has no
 //! `TestDNSAnswer`), the kit's evaluator computes the answer from the deployed records and the
 //! health checks' statuses, for a resolver near each configured region, and the report says it
-//! was evaluated, not observed.
+//! was evaluated, not observed. Against regions whose APIs answer on this machine (the local
+//! runtime), the health is observed instead, by requesting each region's real `/health` as a
+//! Route53 checker would ([`super::checker`]), and the evaluator answers from those statuses.
 
+use super::checker::{Checker, RegionApis};
 use crate::route53::ROUTE53_REGION;
 use crate::route53::evaluate::answer;
 use crate::session::Session;
@@ -22,6 +25,31 @@ pub enum Observation {
     Observed,
     /// The kit's evaluator over the deployed records and health statuses.
     Evaluated,
+    /// Each region's real `/health` requested over HTTP as a Route53 checker would; the kit's
+    /// evaluator answers from those observed statuses.
+    ObservedHealth,
+}
+
+/// Where the health of the regions comes from.
+pub enum HealthSource<'a> {
+    /// The Route53 health checks' statuses.
+    Route53,
+    /// `GET /health` on each region's API, through a local checker.
+    Http {
+        /// The regions' APIs.
+        apis: &'a dyn RegionApis,
+        /// The checker's statuses so far.
+        checker: Checker,
+    },
+}
+
+impl std::fmt::Debug for HealthSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HealthSource::Route53 => f.write_str("Route53"),
+            HealthSource::Http { checker, .. } => write!(f, "Http({:?})", checker.settings()),
+        }
+    }
 }
 
 /// One look at Route53.
@@ -33,20 +61,33 @@ pub struct Look {
     pub answered: BTreeSet<String>,
 }
 
-/// Reads the health checks of `checks` (region → ID) and the answers for the shared name.
-pub async fn look(session: &Session, checks: &BTreeMap<String, String>, how: Observation) -> Result<Look> {
+/// Reads the health of `checks` (region → health check ID) from `source` and the answers for
+/// the shared name.
+pub async fn look(
+    session: &Session,
+    checks: &BTreeMap<String, String>,
+    how: Observation,
+    source: &mut HealthSource<'_>,
+) -> Result<Look> {
     let dns = session.config.dns.as_ref().context("drills need [dns] in regions.toml")?;
     let route53 = session.aws.route53(ROUTE53_REGION);
     let mut health = BTreeMap::new();
-    let mut statuses = BTreeMap::new();
-    for (region, id) in checks {
-        let check = health_check(&route53, id).await?;
-        statuses.insert(id.clone(), check.verdict == HealthVerdict::Healthy);
-        health.insert(region.clone(), check.verdict);
+    match source {
+        HealthSource::Route53 => {
+            for (region, id) in checks {
+                health.insert(region.clone(), health_check(&route53, id).await?.verdict);
+            }
+        }
+        HealthSource::Http { apis, checker } => {
+            let regions: Vec<String> = checks.keys().cloned().collect();
+            health = checker.round(*apis, &regions).await;
+        }
     }
+    let statuses: BTreeMap<String, bool> =
+        checks.iter().map(|(region, id)| (id.clone(), health.get(region) == Some(&HealthVerdict::Healthy))).collect();
     let deployed = records(&route53, &dns.hosted_zone_id, &dns.domain).await?;
     let answered = match how {
-        Observation::Evaluated => session
+        Observation::Evaluated | Observation::ObservedHealth => session
             .config
             .region_names()
             .flat_map(|client| answer(&deployed, &statuses, &dns.domain, client).regions)

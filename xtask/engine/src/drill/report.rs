@@ -3,6 +3,7 @@
 
 use super::inject::Method;
 use super::observe::Observation;
+use super::probe::ProbeResult;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Instant;
@@ -41,6 +42,8 @@ pub struct DrillReport {
     pub time_to_fail_over_ms: Option<u64>,
     /// From the restore to the region answering as before the drill.
     pub time_to_restore_ms: Option<u64>,
+    /// The commands written through a surviving region and what its stream published.
+    pub probe: Option<ProbeResult>,
     /// What the drill could not do here, and why.
     pub notes: Vec<String>,
     /// Whether the region failed over and came back.
@@ -64,6 +67,7 @@ impl DrillReport {
             time_to_detect_ms: None,
             time_to_fail_over_ms: None,
             time_to_restore_ms: None,
+            probe: None,
             notes: Vec::new(),
             passed: false,
             failure: None,
@@ -99,6 +103,10 @@ impl DrillReport {
         let observation = match self.observation {
             Observation::Observed => "observed (Route53 TestDNSAnswer)",
             Observation::Evaluated => "evaluated, not observed (the kit's Route53 evaluator over the deployed records)",
+            Observation::ObservedHealth => {
+                "observed: every region's real /health requested over HTTP as a Route53 health checker would; the \
+                 answers computed by the kit's Route53 evaluator from those observed statuses and the deployed records"
+            }
         };
         let _ = writeln!(out, "Answers of the shared name: {observation}.\n\n## Plan\n");
         for (n, step) in self.plan.iter().enumerate() {
@@ -114,6 +122,22 @@ impl DrillReport {
                 ms(self.time_to_fail_over_ms),
                 ms(self.time_to_restore_ms)
             );
+            if let Some(probe) = &self.probe {
+                let verdict = if probe.passed() { "each published exactly once" } else { "NOT each published once" };
+                let _ = writeln!(out, "\n## Probe results (written / published / duplicates)\n");
+                let _ = writeln!(out, "| region | written | published | duplicates | missing | verdict |");
+                let _ = writeln!(out, "|---|---|---|---|---|---|");
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {verdict} |",
+                    probe.region,
+                    probe.written,
+                    probe.published,
+                    probe.duplicates,
+                    probe.missing.len()
+                );
+                let _ = writeln!(out, "\nWritten through and published by: {}.", probe.ran_by);
+            }
             let _ = writeln!(out, "\n## Timeline\n\n| at (UTC) | +ms | event |\n|---|---|---|");
             for event in &self.timeline {
                 let _ = writeln!(out, "| {} | {} | {} |", event.at, event.elapsed_ms, event.what);

@@ -2,11 +2,13 @@
 //! whole from the region's failed-batches bucket, to the function each names, with the event
 //! the mapping built. A record is deleted (marked done) only after its function took the whole
 //! batch; a publisher batch that is published releases the poison hold of its aggregate. What
-//! could not be redriven stays in the bucket and is reported, with the way on.
+//! could not be redriven stays in the bucket and is reported, with the way on. Pointers in an SQS
+//! on-failure queue (older stacks) are redriven by re-reading the stream ([`pointer`]).
 
 mod holds;
 
 pub mod delivery;
+pub mod pointer;
 pub mod rate;
 pub mod record;
 

@@ -17,7 +17,7 @@ pub fn mapping_prefix(mapping_uuid: &str) -> String {
     format!("{KEY_PREFIX}{mapping_uuid}/")
 }
 
-/// One failure record.
+/// One failure record (an SQS or SNS destination gets the same document without `payload`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct FailureRecord {
     /// Who was invoked and why the batch was given up on.
@@ -59,6 +59,9 @@ pub struct BatchInfo {
     pub batch_size: u64,
     /// The stream.
     pub stream_arn: String,
+    /// When the batch's first record reached the stream (where a replay starts).
+    #[serde(default)]
+    pub approximate_arrival_of_first_record: Option<String>,
 }
 
 /// Which kind of stream a batch came from.

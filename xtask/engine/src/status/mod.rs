@@ -2,10 +2,12 @@
 //! of drills and region changes: for every region, configured or only deployed, its stacks
 //! (state, drift from the current synth), what the config asks for that is missing, stacks of
 //! regions no longer configured, the region's Route53 health check and records under the shared
-//! name, its stream consumers' iterator age and its queues' depths. Gathering reads only; the
+//! name, its stream consumers' iterator age and its queues' depths, its publisher watermark and
+//! any takeover of its events. Gathering reads only; the
 //! verdict is [`Status::verdict`].
 
 mod consumers;
+mod publishing;
 mod render;
 mod route53;
 mod stacks;
@@ -66,6 +68,10 @@ pub struct RegionStatus {
     pub consumers: Vec<ConsumerAge>,
     /// The on-failure and conflicts queues.
     pub queues: Vec<QueueDepth>,
+    /// `RecordedAt` of the latest event its publisher published with every earlier one.
+    pub watermark: Option<String>,
+    /// How far another region took its events over, once it was lost.
+    pub taken_over: Option<crate::takeover::Position>,
     /// Why the region is not healthy; empty when it is.
     pub findings: Vec<String>,
 }
@@ -134,8 +140,15 @@ pub async fn gather(session: &Session, options: &StatusOptions) -> Result<Status
         } else {
             (Vec::new(), Vec::new())
         };
+        let progress = if is_configured {
+            publishing::read(session, &region, &configured, &mut notes).await
+        } else {
+            publishing::Publishing::default()
+        };
         let mut status = RegionStatus {
             configured: is_configured,
+            watermark: progress.watermark,
+            taken_over: progress.taken_over,
             health_check: dns.health_checks.get(&region).cloned(),
             records: dns.records.iter().filter(|r| r.set_identifier == region).cloned().collect(),
             region,

@@ -68,7 +68,51 @@ fn region_text(out: &mut String, region: &RegionStatus) {
     for queue in &region.queues {
         let _ = writeln!(out, "  queue {}: {} message(s)", queue.logical_id, queue.depth);
     }
+    if let Some(watermark) = &region.watermark {
+        let _ = writeln!(out, "  publisher watermark {watermark}");
+    }
+    if let Some(taken) = &region.taken_over {
+        let _ = writeln!(
+            out,
+            "  {} taken over by {} up to {} ({} event(s) published)",
+            region.region, taken.by, taken.up_to, taken.published
+        );
+    }
     for finding in &region.findings {
         let _ = writeln!(out, "  ! {finding}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::takeover::Position;
+
+    #[test]
+    fn a_region_shows_its_publisher_watermark_and_who_took_its_events_over() {
+        let region = RegionStatus {
+            region: "eu-west-1".into(),
+            configured: true,
+            stacks: Vec::new(),
+            health_check: None,
+            records: Vec::new(),
+            consumers: Vec::new(),
+            queues: Vec::new(),
+            watermark: Some("2026-03-04T05:06:07.000Z".into()),
+            taken_over: Some(Position {
+                up_to: "2026-03-04T05:09:00.000Z".into(),
+                by: "us-east-1".into(),
+                published: 12,
+                updated_at: "2026-03-04T05:10:00.000Z".into(),
+            }),
+            findings: Vec::new(),
+        };
+        let mut out = String::new();
+        region_text(&mut out, &region);
+        assert!(out.contains("publisher watermark 2026-03-04T05:06:07.000Z"), "{out}");
+        assert!(
+            out.contains("eu-west-1 taken over by us-east-1 up to 2026-03-04T05:09:00.000Z (12 event(s) published)"),
+            "{out}"
+        );
     }
 }

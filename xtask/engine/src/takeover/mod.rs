@@ -126,3 +126,76 @@ pub fn targets_with(
         position: PositionTable::new(dynamodb, idempotency, from),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::status::{Drift, RegionStatus, StackStatus};
+
+    fn options(from: &str, to: &str, force: bool) -> TakeoverOptions {
+        TakeoverOptions { from: from.into(), to: to.into(), force, settings: Settings::default() }
+    }
+
+    fn config() -> AppConfig {
+        let text = "app = \"orders\"\nhome = \"us-east-1\"\n\n[[region]]\nname = \"us-east-1\"\n\n[[region]]\nname = \"eu-west-1\"\n";
+        AppConfig::from_toml("regions.toml", text).unwrap()
+    }
+
+    fn region(name: &str, deployed: bool, findings: &[&str]) -> RegionStatus {
+        let stack = StackStatus {
+            name: format!("orders-region-{name}"),
+            part: "region",
+            expected: true,
+            state: deployed.then(|| "UPDATE_COMPLETE".to_owned()),
+            drift: Drift::NotCompared,
+        };
+        RegionStatus {
+            region: name.into(),
+            configured: true,
+            stacks: vec![stack],
+            health_check: None,
+            records: Vec::new(),
+            consumers: Vec::new(),
+            queues: Vec::new(),
+            watermark: None,
+            taken_over: None,
+            findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    fn status(regions: Vec<RegionStatus>) -> Status {
+        Status { app: "orders".into(), domain: None, regions, notes: Vec::new() }
+    }
+
+    #[test]
+    fn names_are_refused_before_any_call_with_the_fix() {
+        let config = config();
+        let same = check(&config, &options("eu-west-1", "eu-west-1", false)).unwrap_err();
+        assert_eq!(same, Refusal::SameRegion("eu-west-1".into()));
+        assert!(same.to_string().contains("pass a surviving region"));
+        let unknown = check(&config, &options("eu-west-1", "ap-south-1", false)).unwrap_err().to_string();
+        assert!(
+            unknown.contains("--to ap-south-1 is not in regions.toml; pass one of: us-east-1, eu-west-1"),
+            "{unknown}"
+        );
+        assert!(check(&config, &options("eu-west-1", "us-east-1", false)).is_ok());
+    }
+
+    #[test]
+    fn the_survivor_must_be_deployed_and_healthy_and_a_healthy_origin_needs_force() {
+        let lost = region("eu-west-1", true, &["health check abc is Unhealthy"]);
+        let to = options("eu-west-1", "us-east-1", false);
+        let undeployed = status(vec![region("us-east-1", false, &[]), lost.clone()]);
+        assert_eq!(check_health(&undeployed, &to), Err(Refusal::NotDeployed("us-east-1".into())));
+        let sick = status(vec![region("us-east-1", true, &["PublisherDlq holds 2 message(s)"]), lost.clone()]);
+        assert!(matches!(check_health(&sick, &to), Err(Refusal::Unhealthy { .. })));
+        assert_eq!(check_health(&status(vec![region("us-east-1", true, &[]), lost]), &to), Ok(()));
+
+        let healthy_origin = status(vec![region("us-east-1", true, &[]), region("eu-west-1", true, &[])]);
+        let refused = check_health(&healthy_origin, &to).unwrap_err();
+        assert_eq!(refused, Refusal::FromHealthy("eu-west-1".into()));
+        assert!(refused.to_string().contains("--force") && refused.to_string().contains("twice"), "{refused}");
+        assert_eq!(check_health(&healthy_origin, &options("eu-west-1", "us-east-1", true)), Ok(()));
+    }
+}

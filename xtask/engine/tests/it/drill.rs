@@ -21,7 +21,7 @@ async fn deployed(emulator: &engine::testing::TestEmulator, app: &str) -> Sessio
 }
 
 fn options(method: Method, dry_run: bool, timeout: Duration) -> DrillOptions {
-    DrillOptions { region: "eu-west-1".into(), method, dry_run, timeout, poll: Duration::from_millis(200) }
+    DrillOptions { region: "eu-west-1".into(), method, dry_run, timeout, poll: Duration::from_millis(200), probe: None }
 }
 
 async fn check_id(session: &Session, region: &str) -> String {
@@ -54,7 +54,7 @@ async fn a_health_check_drill_inverts_the_check_fails_over_and_restores_it() {
     assert!(!inverted(&session, &id).await, "and undone");
 
     let report =
-        failover(&session, &options(Method::HealthCheck, false, Duration::from_secs(30)), std::future::pending())
+        failover(&session, &options(Method::HealthCheck, false, Duration::from_secs(30)), None, std::future::pending())
             .await
             .expect("drill");
     assert!(report.passed, "{}", report.markdown());
@@ -79,9 +79,10 @@ async fn an_app_flag_drill_that_route53_never_detects_fails_and_restores_the_fla
     assert_eq!(flag(&session, app).await, None, "a flag that did not exist is deleted again");
 
     // The emulator's checkers never probe /health: the failover is never seen, which is an error.
-    let report = failover(&session, &options(Method::AppFlag, false, Duration::from_secs(2)), std::future::pending())
-        .await
-        .expect("a report, not an error");
+    let report =
+        failover(&session, &options(Method::AppFlag, false, Duration::from_secs(2)), None, std::future::pending())
+            .await
+            .expect("a report, not an error");
     assert!(!report.passed);
     let failure = report.failure.clone().unwrap_or_default();
     assert!(failure.contains("eu-west-1 did not leave the answers"), "{failure}");
@@ -96,7 +97,7 @@ async fn an_interrupted_drill_restores_the_health_check() {
     let app = "drill3";
     let session = deployed(&emulator, app).await;
     let id = check_id(&session, "eu-west-1").await;
-    let report = failover(&session, &options(Method::HealthCheck, false, Duration::from_secs(30)), async {})
+    let report = failover(&session, &options(Method::HealthCheck, false, Duration::from_secs(30)), None, async {})
         .await
         .expect("a report");
     assert!(!report.passed);
@@ -111,7 +112,7 @@ async fn a_dry_run_changes_nothing_and_the_last_healthy_region_is_refused() {
     let app = "drill4";
     let session = deployed(&emulator, app).await;
     let id = check_id(&session, "eu-west-1").await;
-    let dry = failover(&session, &options(Method::AppFlag, true, Duration::from_secs(5)), std::future::pending())
+    let dry = failover(&session, &options(Method::AppFlag, true, Duration::from_secs(5)), None, std::future::pending())
         .await
         .expect("dry run");
     assert!(dry.dry_run && dry.timeline.is_empty(), "{}", dry.markdown());
@@ -123,10 +124,16 @@ async fn a_dry_run_changes_nothing_and_the_last_healthy_region_is_refused() {
     let other = check_id(&session, "us-east-1").await;
     let injection = inject::invert(&session.aws, &other).await.expect("invert us-east-1");
     let refused =
-        failover(&session, &options(Method::HealthCheck, false, Duration::from_secs(5)), std::future::pending())
+        failover(&session, &options(Method::HealthCheck, false, Duration::from_secs(5)), None, std::future::pending())
             .await
             .expect_err("refused");
     inject::restore(&session.aws, &injection).await.expect("restore us-east-1");
     assert!(refused.to_string().contains("eu-west-1 is the last healthy region"), "{refused}");
     assert!(!inverted(&session, &id).await, "nothing was injected");
+
+    // A probe needs a region's API, which only the local runtime serves on the emulator.
+    let probing = DrillOptions { probe: Some(3), ..options(Method::AppFlag, false, Duration::from_secs(5)) };
+    let refused = failover(&session, &probing, None, std::future::pending()).await.expect_err("refused");
+    assert!(refused.to_string().contains("run the drill with --local"), "{refused}");
+    assert_eq!(flag(&session, app).await, None, "no flag set");
 }

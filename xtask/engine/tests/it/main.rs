@@ -16,6 +16,7 @@ mod prepare;
 mod recovery;
 mod redrive;
 mod region;
+mod replay;
 mod status;
 mod support;
 mod takeover;

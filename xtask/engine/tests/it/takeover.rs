@@ -2,6 +2,7 @@
 //! republished by the surviving region, `published_by` it, with the duplicates counted; the
 //! watermark and the position only move forwards; an interrupted takeover resumes where it
 //! stopped.
+#![allow(clippy::unwrap_used)]
 
 use domain::{DomainError, DomainEvent, EventItem};
 use engine::redrive::RateLimit;
