@@ -197,8 +197,9 @@ fn print_stats(runtime: &Runtime) {
     if let Some(replication) = runtime.replication() {
         let stats = replication.stats();
         println!(
-            "  replication: {} local writes, {} applied elsewhere, {} conflicts, {} dropped by outages",
-            stats.local_writes, stats.applied, stats.conflicts, stats.dropped_by_outage
+            "  replication: {} local writes, {} applied elsewhere, {} conflicts, {} dropped by outages, {} failed tries \
+             retried",
+            stats.local_writes, stats.applied, stats.conflicts, stats.dropped_by_outage, stats.retried
         );
     }
 }

@@ -91,6 +91,7 @@ pub struct Replicated {
     conflicts: AtomicU64,
     superseded: AtomicU64,
     dropped_by_outage: AtomicU64,
+    retried: AtomicU64,
     pairs: Mutex<BTreeMap<(String, String), PairStats>>,
 }
 
@@ -118,6 +119,9 @@ pub struct ReplicationSnapshot {
     pub superseded: u64,
     /// Writes dropped because their origin or target region was down.
     pub dropped_by_outage: u64,
+    /// Tries to apply a write that failed and were scheduled again (a write is never dropped
+    /// while both regions are up).
+    pub retried: u64,
     /// Per (origin, target).
     pub pairs: BTreeMap<(String, String), PairStats>,
 }
@@ -145,6 +149,7 @@ impl Replicated {
             conflicts: get(&self.conflicts),
             superseded: get(&self.superseded),
             dropped_by_outage: get(&self.dropped_by_outage),
+            retried: get(&self.retried),
             pairs: self.pairs.lock().map(|p| p.clone()).unwrap_or_default(),
         }
     }

@@ -28,6 +28,9 @@ pub(super) struct Incoming {
     pub(super) replaced: Option<Stamp>,
     pub(super) seen: Instant,
     pub(super) due: tokio::time::Instant,
+    /// Failed tries to apply it so far: a replica keeps trying while its region is up, as a
+    /// global table does, so a failed write is delayed, never lost.
+    pub(super) failures: u32,
 }
 
 /// The version a replica holds for a key.
@@ -56,6 +59,9 @@ pub(super) struct Replica {
 }
 
 const CONDITION_RETRIES: usize = 3;
+/// Wait before trying a failed write again, doubled per failure up to [`RETRY_CAP`].
+const RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(50);
+const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Replica {
     pub(super) fn new(
@@ -191,6 +197,7 @@ impl Replica {
                 replaced: replaced.clone(),
                 seen,
                 due,
+                failures: 0,
             };
             // A peer whose region is down has stopped listening: nothing replicates to it.
             if sender.send(incoming).is_err() {
@@ -209,18 +216,27 @@ impl Replica {
                 self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::DroppedByOutage);
                 continue;
             }
-            self.apply(incoming).await;
+            if let Err(mut failed) = self.apply(incoming).await {
+                failed.failures += 1;
+                let wait = RETRY_BASE.saturating_mul(1 << failed.failures.min(5)).min(RETRY_CAP);
+                failed.due = tokio::time::Instant::now() + wait;
+                Replicated::add(&self.shared.stats.retried, 1);
+                // Later writes may pass it: last writer wins decides by stamp, not arrival.
+                self.waiting.push_back(failed);
+            }
         }
     }
 
-    async fn apply(&mut self, incoming: Incoming) {
+    /// Applies one write; gives it back when it could not be applied yet (the write failed, or
+    /// the item kept changing under it), to be tried again.
+    async fn apply(&mut self, incoming: Incoming) -> Result<(), Incoming> {
         for _ in 0..CONDITION_RETRIES {
             let held = self.versions.get(&incoming.key).cloned();
             let conflict = match judge(&incoming.stamp, incoming.replaced.as_ref(), held.as_ref().map(|h| &h.stamp)) {
                 Verdict::Superseded => {
                     Replicated::add(&self.shared.stats.superseded, 1);
                     self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::Superseded);
-                    return;
+                    return Ok(());
                 }
                 // Counted once, where the overwritten write was local: the loser's region.
                 Verdict::Apply { conflict } => conflict && held.as_ref().is_some_and(|h| h.stamp.region == self.region),
@@ -235,7 +251,7 @@ impl Replica {
                     Version { stamp: incoming.stamp.clone(), image: incoming.image.clone() },
                 );
                 self.applied(&incoming, false);
-                return;
+                return Ok(());
             }
             match self.write(&incoming, held.as_ref()).await {
                 Ok(()) => {
@@ -246,15 +262,19 @@ impl Replica {
                         Version { stamp: incoming.stamp.clone(), image: incoming.image.clone() },
                     );
                     self.applied(&incoming, conflict);
-                    return;
+                    return Ok(());
                 }
                 Err(WriteError::Changed) => self.read_stream().await,
                 Err(WriteError::Failed(message)) => {
-                    self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::Error(message));
-                    return;
+                    if incoming.failures == 0 {
+                        let kind = ReplicationEventKind::Error(format!("{message} (tried again until it is applied)"));
+                        self.shared.emit(&self.table, &incoming.origin, &self.region, kind);
+                    }
+                    return Err(incoming);
                 }
             }
         }
+        Err(incoming)
     }
 
     fn applied(&self, incoming: &Incoming, conflict: bool) {
