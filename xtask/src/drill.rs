@@ -38,8 +38,9 @@ pub struct FailoverArgs {
     /// (default: health-check; app-flag with --local).
     #[arg(long, value_enum)]
     pub method: Option<Method>,
-    /// Write N commands through a surviving region while R is out; each event must be published
-    /// exactly once on that region's stream (needs --local on the emulator).
+    /// Write N commands through a surviving region while R is out (over HTTPS at its API's own
+    /// endpoint; with --local, to the local runtime); each event must be published exactly once on
+    /// that region's stream. On the emulator it needs --local.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub probe: Option<u32>,
     /// Also write the report as JSON here.
@@ -106,7 +107,13 @@ impl FailoverArgs {
             binaries: None,
         };
         let (runtime, _) = start_runtime(&runtime_options).await?;
-        let apis = local::RuntimeApis::new(runtime.urls());
+        let apis = match local::runtime_apis(runtime.urls()) {
+            Ok(apis) => apis,
+            Err(error) => {
+                runtime.shutdown().await;
+                return Err(error);
+            }
+        };
         eprintln!("the local runtime serves {}", runtime.urls().values().cloned().collect::<Vec<_>>().join(", "));
         let report = failover(session, options, Some(&apis as &dyn RegionApis), ctrl_c()).await;
         runtime.shutdown().await;

@@ -104,6 +104,9 @@ impl Aws {
     }
 
     clients! {
+        /// Account Management (a global service: its endpoint is in `us-east-1` for the `aws`
+        /// partition).
+        account => aws_sdk_account, "Account";
         /// API Gateway (v2) in `region`.
         apigatewayv2 => aws_sdk_apigatewayv2, "ApiGatewayV2";
         /// CloudFormation in `region`.

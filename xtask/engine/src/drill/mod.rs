@@ -5,9 +5,12 @@
 //! ([`observe`]); restore, always, also on an error or an interrupt, and wait until the shared
 //! name answers as it did before; report ([`report`]). With `probe`, N commands are written
 //! through a surviving region's API while the region is out and its stream is read back
-//! ([`probe`]). Against regions served on this machine (the local runtime, [`checker::RegionApis`]),
-//! the health is observed over HTTP ([`checker`]) instead of read from Route53.
+//! ([`probe`]): over HTTPS at a deployed region's own endpoint ([`apis::deployed`]), or over HTTP
+//! to the local runtime's gateway. Against regions served on this machine (the local runtime,
+//! [`checker::RegionApis`]), the health is observed over HTTP ([`checker`]) instead of read from
+//! Route53.
 
+pub mod apis;
 pub mod checker;
 pub mod inject;
 pub mod observe;
@@ -61,12 +64,13 @@ pub enum Refusal {
          taking it out proves nothing and risks an outage; bring another region back first (`cargo xtask status`)"
     )]
     LastHealthy(String),
-    /// A probe needs a region's API, which only the local runtime serves here.
+    /// A probe needs a region's API, which the emulator's API Gateway does not run.
     #[error(
-        "--probe writes through a surviving region's HTTP API: run the drill with --local (the local runtime serves \
-         every region's API and runs the publisher)"
+        "--probe writes through a surviving region's HTTP API, and the emulator's API Gateway does not run the api \
+         function (it has no integrations): run the drill with --local (the local runtime serves every region's API \
+         and runs the publisher)"
     )]
-    ProbeNeedsApi,
+    ProbeNeedsLocal,
     /// The local checker requests /health itself; an inverted Route53 check changes nothing it sees.
     #[error(
         "--local observes each region's real /health, which an inverted Route53 health check does not change: use \
@@ -85,6 +89,8 @@ pub struct DrillPlan {
     pub checks: BTreeMap<String, String>,
     /// The drill flag of the region.
     pub flag: String,
+    /// The configured regions other than the drilled one that Route53 considers healthy.
+    pub survivors: Vec<String>,
     /// The steps, in words.
     pub steps: Vec<String>,
 }
@@ -96,8 +102,8 @@ pub fn plan(session: &Session, status: &Status, options: &DrillOptions, local: b
     if session.config.dns.is_none() {
         return Err(Refusal::NoDns);
     }
-    if options.probe.is_some() && !local {
-        return Err(Refusal::ProbeNeedsApi);
+    if options.probe.is_some() && !local && session.aws.is_emulated() {
+        return Err(Refusal::ProbeNeedsLocal);
     }
     if local && options.method != Method::AppFlag {
         return Err(Refusal::LocalNeedsAppFlag);
@@ -112,11 +118,11 @@ pub fn plan(session: &Session, status: &Status, options: &DrillOptions, local: b
         .filter_map(|r| Some((r.region.clone(), r.health_check.as_ref()?.id.clone())))
         .collect();
     let Some(check) = checks.get(region) else { return Err(Refusal::NoHealthCheck(region.to_owned())) };
-    let survivors: Vec<&str> = status
+    let survivors: Vec<String> = status
         .regions
         .iter()
         .filter(|r| r.configured && r.region != region && r.is_routable())
-        .map(|r| r.region.as_str())
+        .map(|r| r.region.clone())
         .collect();
     if survivors.is_empty() {
         return Err(Refusal::LastHealthy(region.to_owned()));
@@ -143,8 +149,9 @@ pub fn plan(session: &Session, status: &Status, options: &DrillOptions, local: b
         ),
     ];
     if let Some(count) = options.probe {
+        let api = if local { "API on this machine" } else { "API at its own endpoint over HTTPS" };
         steps.push(format!(
-            "probe: write {count} command(s) through a surviving region's API; each event must be on its Kinesis \
+            "probe: write {count} command(s) through a surviving region's {api}; each event must be on its Kinesis \
              stream exactly once"
         ));
     }
@@ -153,13 +160,14 @@ pub fn plan(session: &Session, status: &Status, options: &DrillOptions, local: b
         "{watcher} until {region}'s check is healthy and the answers are as before (up to {:?})",
         options.timeout
     ));
-    Ok(DrillPlan { checks, flag, steps })
+    Ok(DrillPlan { checks, flag, survivors, steps })
 }
 
 /// Runs a drill; the report says whether it passed. A refusal or a failed preflight is an error;
 /// anything after the injection ends in the report, with the injection restored. `interrupt`
 /// (Ctrl-C) stops the observation and restores. `apis`: the regions' APIs served on this
-/// machine, whose `/health` is then observed and through which the probe writes.
+/// machine, whose `/health` is then observed and through which the probe writes; without them a
+/// probe writes through the deployed APIs, resolved before anything is injected.
 pub async fn failover(
     session: &Session,
     options: &DrillOptions,
@@ -184,6 +192,11 @@ pub async fn failover(
     if options.dry_run {
         return Ok(report);
     }
+    let deployed = match (apis, options.probe) {
+        (None, Some(_)) => Some(apis::deployed(&session.aws, &session.config, &plan.survivors).await?),
+        _ => None,
+    };
+    let probe_apis = apis.or(deployed.as_ref().map(|d| d as &dyn RegionApis));
     let before = look(session, &plan.checks, observation, &mut source).await?;
     report.event(format!("preflight: answers {}", before.answered.iter().cloned().collect::<Vec<_>>().join(", ")));
     let injection = match options.method {
@@ -192,7 +205,7 @@ pub async fn failover(
     };
     report.event(format!("injected: {}", plan.steps[1]));
     let outcome = tokio::select! {
-        outcome = fail_over_and_probe(session, &plan, options, observation, &mut source, apis, &mut report) => outcome,
+        outcome = fail_over_and_probe(session, &plan, options, observation, &mut source, probe_apis, &mut report) => outcome,
         () = interrupt => Err(anyhow!("interrupted")),
     };
     if let Err(error) = &outcome {

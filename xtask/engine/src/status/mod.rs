@@ -8,6 +8,7 @@
 
 mod consumers;
 mod publishing;
+mod regions;
 mod render;
 mod route53;
 mod stacks;
@@ -49,6 +50,9 @@ pub struct Status {
     pub regions: Vec<RegionStatus>,
     /// What could not be read, or was read differently against the emulator.
     pub notes: Vec<String>,
+    /// Regions not looked in because the endpoint does not serve them (the emulator knows fewer
+    /// regions than AWS; on AWS, opt-in regions not enabled when the account's cannot be read).
+    pub not_served: Vec<String>,
 }
 
 /// One region.
@@ -120,11 +124,11 @@ impl Status {
     }
 }
 
-/// Reads the status of every region: the configured ones and every commercial region where a
-/// stack of the app exists.
+/// Reads the status of every region: the configured ones and every region enabled for the
+/// account where a stack of the app exists.
 pub async fn gather(session: &Session, options: &StatusOptions) -> Result<Status> {
     let mut notes = Vec::new();
-    let deployed = stacks::list_everywhere(session, &mut notes).await;
+    let (deployed, not_served) = stacks::list_everywhere(session, &mut notes).await;
     let configured: Vec<String> = session.config.region_names().map(str::to_owned).collect();
     let mut names: Vec<String> = configured.clone();
     let extra: BTreeSet<&String> = deployed.keys().filter(|r| !configured.contains(r)).collect();
@@ -165,6 +169,7 @@ pub async fn gather(session: &Session, options: &StatusOptions) -> Result<Status
         domain: session.config.dns.as_ref().map(|d| d.domain.clone()),
         regions,
         notes,
+        not_served,
     })
 }
 

@@ -12,6 +12,9 @@ pub fn text(status: &Status) -> String {
     for region in &status.regions {
         region_text(&mut out, region);
     }
+    if !status.not_served.is_empty() {
+        let _ = writeln!(out, "\nnot looked in (the endpoint does not serve them): {}", status.not_served.join(", "));
+    }
     for note in &status.notes {
         let _ = writeln!(out, "note: {note}");
     }

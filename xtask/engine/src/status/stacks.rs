@@ -1,5 +1,5 @@
 //! The app's stacks in each region: listed (`ListStacks`) in every configured region and every
-//! commercial region, matched to what the current config synthesizes, and each deployed template
+//! region enabled for the account, matched to what the current config synthesizes, and each deployed template
 //! compared with the synthesized one (`GetTemplate`, stage `Original`).
 
 use crate::session::Session;
@@ -8,7 +8,6 @@ use aws_sdk_cloudformation::types::StackStatus as CfnStatus;
 use serde::Serialize;
 use serde_json::Value;
 use stacks::StackPart;
-use stacks::config::COMMERCIAL_REGIONS;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One stack of a region.
@@ -78,26 +77,24 @@ pub(super) fn is_deployed(stacks: &[StackStatus], part: StackPart) -> bool {
     stacks.iter().any(|s| s.part == part.as_str() && s.state.is_some())
 }
 
-/// The app's stacks by region: `(name, status)` in every configured and commercial region that
-/// answers; a region that does not (not enabled for the account) is noted and skipped.
+/// The app's stacks by region: `(name, status)` in every configured region and every region the
+/// account has enabled ([`super::regions`]); notes on what could not be read, and the regions
+/// the endpoint does not serve.
 pub(super) async fn list_everywhere(
     session: &Session,
     notes: &mut Vec<String>,
-) -> BTreeMap<String, Vec<(String, String)>> {
-    let mut regions: BTreeSet<&str> = session.config.region_names().collect();
-    regions.extend(COMMERCIAL_REGIONS.iter().copied());
-    let listings = regions.iter().map(|region| async move { (*region, list(session, region).await) });
-    let mut found = BTreeMap::new();
-    for (region, listed) in futures::future::join_all(listings).await {
-        match listed {
-            Ok(stacks) if !stacks.is_empty() => {
-                found.insert(region.to_owned(), stacks);
-            }
-            Ok(_) => {}
-            Err(error) => notes.push(format!("could not list the stacks in {region}: {error:#}")),
-        }
-    }
-    found
+) -> (BTreeMap<String, Vec<(String, String)>>, Vec<String>) {
+    let configured: Vec<String> = session.config.region_names().map(str::to_owned).collect();
+    let (regions, source) = super::regions::to_look_in(&session.aws, &configured).await;
+    let listings = regions.into_iter().map(|region| async move {
+        let listed = list(session, &region).await;
+        (region, listed)
+    });
+    let listings = futures::future::join_all(listings).await;
+    let (found, read_notes, not_served) =
+        super::regions::sort_out(listings, &configured, &source, session.aws.is_emulated());
+    notes.extend(read_notes);
+    (found, not_served)
 }
 
 /// The app's stacks (named `<app>-<part>-<region>`) in `region` that are not deleted.

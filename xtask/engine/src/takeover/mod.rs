@@ -165,7 +165,7 @@ mod tests {
     }
 
     fn status(regions: Vec<RegionStatus>) -> Status {
-        Status { app: "orders".into(), domain: None, regions, notes: Vec::new() }
+        Status { app: "orders".into(), domain: None, regions, notes: Vec::new(), not_served: Vec::new() }
     }
 
     #[test]

@@ -131,9 +131,11 @@ async fn a_dry_run_changes_nothing_and_the_last_healthy_region_is_refused() {
     assert!(refused.to_string().contains("eu-west-1 is the last healthy region"), "{refused}");
     assert!(!inverted(&session, &id).await, "nothing was injected");
 
-    // A probe needs a region's API, which only the local runtime serves on the emulator.
+    // A probe needs a region's API, which the emulator's API Gateway does not run: --local does.
     let probing = DrillOptions { probe: Some(3), ..options(Method::AppFlag, false, Duration::from_secs(5)) };
     let refused = failover(&session, &probing, None, std::future::pending()).await.expect_err("refused");
-    assert!(refused.to_string().contains("run the drill with --local"), "{refused}");
+    let refused = refused.to_string();
+    assert!(refused.contains("does not run the api function"), "{refused}");
+    assert!(refused.contains("run the drill with --local"), "{refused}");
     assert_eq!(flag(&session, app).await, None, "no flag set");
 }

@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use super::RuntimeApis;
+use super::runtime_apis;
 use engine::approval::{Approval, RequireApproval};
 use engine::deploy::deploy;
+use engine::drill::apis::HttpApis;
 use engine::drill::checker::{BoxFuture, RegionApis};
 use engine::drill::inject::Method;
 use engine::drill::observe::Observation;
@@ -72,7 +73,7 @@ async fn flag(session: &Session, app: &str) -> Option<String> {
 /// The runtime's APIs, but every probe event is put on the stream a second time, as a retried
 /// PutRecords after a lost answer would.
 struct Duplicating {
-    apis: RuntimeApis,
+    apis: HttpApis,
     kinesis: aws_sdk_kinesis::Client,
     stream: String,
 }
@@ -130,7 +131,7 @@ async fn a_local_drill_observes_the_real_health_probes_through_the_survivor_and_
         log_dir: None,
     };
     let runtime = Runtime::start(&clients, &deployment, settings).await.unwrap();
-    let apis = RuntimeApis::new(runtime.urls());
+    let apis = runtime_apis(runtime.urls()).unwrap();
 
     let report = failover(&session, &options(3), Some(&apis as &dyn RegionApis), std::future::pending()).await.unwrap();
     let markdown = report.markdown();
