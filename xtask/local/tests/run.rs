@@ -124,7 +124,7 @@ async fn a_command_on_one_regions_api_is_published_once_projected_everywhere_and
 
     let health = call(&urls[B], "GET", "/health", None, CALL).await.unwrap();
     assert_eq!(health.status, 200, "{}", health.body);
-    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed() }).unwrap();
+    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed(), back: None }).unwrap();
     let start = tokio::time::Instant::now();
     loop {
         match call(&urls[A], "GET", "/health", None, CALL).await {

@@ -94,7 +94,7 @@ async fn a_killed_regions_replicated_but_unpublished_events_are_published_by_a_s
     }
 
     // A is lost with two events in B's replica that its publisher never put on a stream.
-    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed() }).unwrap();
+    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed(), back: None }).unwrap();
     runtime.outages().wait_down(A).await;
     let now = format_recorded_at(time::OffsetDateTime::now_utc());
     for sequence in 1..=2 {

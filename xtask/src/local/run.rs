@@ -1,4 +1,4 @@
-//! `cargo xtask local run [--regions R,...] [--kill R@T] [--for DURATION]`: the app deployed to
+//! `cargo xtask local run [--regions R,...] [--kill R@T[..T2]] [--for DURATION]`: the app deployed to
 //! the emulator, run on this machine by the local runtime (`local::run`): builds the function
 //! binaries for this machine, reads the deployment back, prints what is emulated and what is
 //! real and each region's API URL, and runs until Ctrl-C or `--for`. A killed region's unpublished
@@ -32,8 +32,8 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
     /// Take a region down at a time after the start: its functions, API and replication stop
-    /// (`eu-west-1@30s`; repeat for several).
-    #[arg(long = "kill", value_name = "REGION@TIME")]
+    /// (`eu-west-1@30s`; repeat for several); `eu-west-1@30s..90s` brings it back at 90 s.
+    #[arg(long = "kill", value_name = "REGION@TIME[..RETURN]")]
     pub kills: Vec<Kill>,
     /// Stop after this long (`90s`, `5m`) instead of waiting for Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
@@ -174,6 +174,11 @@ fn announce_kill(runtime: &Runtime, kill: &Kill) {
             "t={:.1}s: {region} is down: its API no longer answers, its functions, mappings and replication stopped",
             start.elapsed().as_secs_f64()
         );
+        outages.wait_up(&region).await;
+        println!(
+            "t={:.1}s: {region} is back: its API answers, its mappings and replication resume where they stopped",
+            start.elapsed().as_secs_f64()
+        );
     });
 }
 
@@ -197,9 +202,9 @@ fn print_stats(runtime: &Runtime) {
     if let Some(replication) = runtime.replication() {
         let stats = replication.stats();
         println!(
-            "  replication: {} local writes, {} applied elsewhere, {} conflicts, {} dropped by outages, {} failed tries \
+            "  replication: {} local writes, {} applied elsewhere, {} conflicts, {} held during outages, {} failed tries \
              retried",
-            stats.local_writes, stats.applied, stats.conflicts, stats.dropped_by_outage, stats.retried
+            stats.local_writes, stats.applied, stats.conflicts, stats.held_by_outage, stats.retried
         );
     }
 }

@@ -7,9 +7,14 @@
 //! whose NewImage is the winner (DynamoDB developer guide, "How DynamoDB global tables work":
 //! each replica's stream carries every write, local or replicated).
 //!
-//! Replication to and from a region stops when it goes down in the shared
-//! [`Outages`](crate::outage::Outages): its replica stops reading and applying, and writes it
-//! sent that were still waiting out their lag are dropped, as an outage leaves them unreplicated.
+//! Replication to and from a region pauses while it is down in the shared
+//! [`Outages`](crate::outage::Outages): its replica stops reading and applying, and the other
+//! replicas hold the writes it sent that were still waiting out their lag. When the region comes
+//! back, its writes that had not propagated go out (last writer wins against what the other
+//! regions wrote to the same items meanwhile), and what they wrote reaches it: for an MREC global
+//! table AWS keeps an offline Region's unpropagated writes and propagates them when it comes back
+//! online (see [`crate::outage`] for the source). Nothing is dropped, and no surviving replica
+//! sends another region's writes on: replicas never repair each other on AWS either.
 
 mod replica;
 pub mod stamp;
@@ -90,7 +95,7 @@ pub struct Replicated {
     applied: AtomicU64,
     conflicts: AtomicU64,
     superseded: AtomicU64,
-    dropped_by_outage: AtomicU64,
+    held_by_outage: AtomicU64,
     retried: AtomicU64,
     pairs: Mutex<BTreeMap<(String, String), PairStats>>,
 }
@@ -117,8 +122,8 @@ pub struct ReplicationSnapshot {
     pub conflicts: u64,
     /// Writes not applied because the replica held a later one.
     pub superseded: u64,
-    /// Writes dropped because their origin or target region was down.
-    pub dropped_by_outage: u64,
+    /// Writes that were due while their origin was down, held until it came back.
+    pub held_by_outage: u64,
     /// Tries to apply a write that failed and were scheduled again (a write is never dropped
     /// while both regions are up).
     pub retried: u64,
@@ -148,7 +153,7 @@ impl Replicated {
             applied: get(&self.applied),
             conflicts: get(&self.conflicts),
             superseded: get(&self.superseded),
-            dropped_by_outage: get(&self.dropped_by_outage),
+            held_by_outage: get(&self.held_by_outage),
             retried: get(&self.retried),
             pairs: self.pairs.lock().map(|p| p.clone()).unwrap_or_default(),
         }
@@ -167,8 +172,8 @@ pub enum ReplicationEventKind {
     },
     /// Not applied: the target holds a later write.
     Superseded,
-    /// Not applied: the origin or the target is down.
-    DroppedByOutage,
+    /// Not applied yet: its origin is down; held until it is back.
+    HeldByOutage,
     /// A call failed.
     Error(String),
 }
