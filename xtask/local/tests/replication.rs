@@ -1,6 +1,6 @@
 //! Global-table replication emulation between three regions' tables in moto: replication with
 //! lag, last writer wins on a concurrent write (the MODIFY on the loser's stream), no ping-pong,
-//! deletes, and a region outage stopping replication both ways.
+//! deletes, and a region outage stopping replication both ways until the region returns.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -124,7 +124,7 @@ async fn deletes_replicate_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_region_neither_sends_nor_receives_writes() {
+async fn a_killed_region_neither_sends_nor_receives_writes_until_its_return_then_both_go_through() {
     let outages = Outages::new();
     let (clients, table, _, replication) = global_table(Duration::from_millis(100), &outages).await;
     let (alive, dead, other) = (REGIONS[0], REGIONS[1], REGIONS[2]);
@@ -134,7 +134,12 @@ async fn a_killed_region_neither_sends_nor_receives_writes() {
     let _timer = outages.kill_at(dead, tokio::time::Instant::now() + Duration::from_millis(100));
     outages.wait_down(dead).await;
     put(&clients, alive, &table, item("to-dead", 1, &[("Writer", alive)])).await;
+    // Writes the dead region holds unpropagated (as if made just before it went down); one of
+    // them is written again, later, by a region that is up.
     put(&clients, dead, &table, item("from-dead", 1, &[("Writer", dead)])).await;
+    put(&clients, dead, &table, item("contested", 1, &[("Writer", dead)])).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    put(&clients, alive, &table, item("contested", 1, &[("Writer", alive)])).await;
     eventually(WAIT, "replicated between the living", || async {
         get(&clients, other, &table, "to-dead").await.is_some()
     })
@@ -143,5 +148,19 @@ async fn a_killed_region_neither_sends_nor_receives_writes() {
     assert_eq!(get(&clients, dead, &table, "to-dead").await, None, "nothing reaches the dead region");
     assert_eq!(get(&clients, alive, &table, "from-dead").await, None, "nothing leaves the dead region");
     assert_eq!(get(&clients, other, &table, "from-dead").await, None);
-    assert_eq!(replication.stats().local_writes, 2, "the dead region's stream is no longer read");
+    assert_eq!(replication.stats().local_writes, 3, "the dead region's stream is no longer read");
+
+    // Its return: what it held goes out, what the others wrote comes in, the later write wins.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    outages.restore(dead);
+    tokio::time::timeout(WAIT, outages.wait_up(dead)).await.expect("it serves once its replica caught up");
+    assert_eq!(get(&clients, dead, &table, "to-dead").await.as_deref(), Some(alive), "caught up before serving");
+    for region in [alive, other] {
+        let arrived = || async { get(&clients, region, &table, "from-dead").await.as_deref() == Some(dead) };
+        eventually(WAIT, "the held write propagated on the return", arrived).await;
+    }
+    for region in REGIONS {
+        let settled = || async { get(&clients, region, &table, "contested").await.as_deref() == Some(alive) };
+        eventually(WAIT, "the write made later wins everywhere", settled).await;
+    }
 }

@@ -14,7 +14,9 @@
 //! regions wrote to the same items meanwhile), and what they wrote reaches it: for an MREC global
 //! table AWS keeps an offline Region's unpropagated writes and propagates them when it comes back
 //! online (see [`crate::outage`] for the source). Nothing is dropped, and no surviving replica
-//! sends another region's writes on: replicas never repair each other on AWS either.
+//! sends another region's writes on: replicas never repair each other on AWS either. The returning
+//! region serves again (its API, functions and mappings) only once each of its replicas has read
+//! its stream to the end and applied what the others wrote meanwhile ([`Outages::rejoin`]).
 
 mod replica;
 pub mod stamp;
@@ -199,9 +201,22 @@ struct Shared {
     outages: Outages,
     stats: Replicated,
     events: broadcast::Sender<ReplicationEvent>,
+    /// Per region: its replicas (one per table), and how many caught up since it returned.
+    returns: Mutex<BTreeMap<String, (usize, usize)>>,
 }
 
 impl Shared {
+    /// One replica of `region` caught up after its return; when all have, the region serves again.
+    fn caught_up(&self, region: &str) {
+        let Ok(mut returns) = self.returns.lock() else { return };
+        let Some((replicas, caught_up)) = returns.get_mut(region) else { return };
+        *caught_up += 1;
+        if *caught_up >= *replicas {
+            *caught_up = 0;
+            self.outages.rejoin(region);
+        }
+    }
+
     fn emit(&self, table: &str, from: &str, to: &str, kind: ReplicationEventKind) {
         let event = ReplicationEvent {
             at: Instant::now(),
@@ -234,8 +249,20 @@ impl Replication {
         outages: Outages,
         settings: ReplicationSettings,
     ) -> Result<Replication, ReplicationError> {
-        let shared =
-            Arc::new(Shared { settings, outages, stats: Replicated::default(), events: broadcast::channel(4_096).0 });
+        let mut returns: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for region in tables.iter().flat_map(|t| &t.regions) {
+            returns.entry(region.clone()).or_default().0 += 1;
+        }
+        // A returning region serves again once its replicas caught up.
+        outages.gate_returns();
+        let returns = Mutex::new(returns);
+        let shared = Arc::new(Shared {
+            settings,
+            outages,
+            stats: Replicated::default(),
+            events: broadcast::channel(4_096).0,
+            returns,
+        });
         let mut tasks = Vec::new();
         for table in tables {
             let mut replicas = Vec::new();

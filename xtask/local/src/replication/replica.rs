@@ -68,6 +68,8 @@ pub(super) struct Replica {
     held: Vec<Incoming>,
     /// Writes stamped as of an outage so far (keeps their stamps distinct and in stream order).
     backlog: u128,
+    /// The outage (its start) whose return this replica reported caught up.
+    reported_return: Option<SystemTime>,
 }
 
 const CONDITION_RETRIES: usize = 3;
@@ -101,6 +103,7 @@ impl Replica {
             waiting: VecDeque::new(),
             held: Vec::new(),
             backlog: 0,
+            reported_return: None,
         }
     }
 
@@ -108,7 +111,7 @@ impl Replica {
     pub(super) async fn run(mut self) {
         let outages = self.shared.outages.clone();
         let region = self.region.clone();
-        outages.while_up(&region, self.work()).await;
+        outages.while_connected(&region, self.work()).await;
     }
 
     async fn work(&mut self) {
@@ -116,6 +119,7 @@ impl Replica {
             self.release_held();
             self.read_stream().await;
             self.apply_due().await;
+            self.report_caught_up();
             let wake = self.waiting.front().map(|w| w.due);
             let poll = tokio::time::sleep(self.shared.settings.poll);
             tokio::select! {
@@ -196,6 +200,22 @@ impl Replica {
         }
     }
 
+    /// Once its region is returning and this replica has read its stream to the end and applied
+    /// every write that is due, it says so ([`super::Shared::caught_up`]).
+    fn report_caught_up(&mut self) {
+        let outages = &self.shared.outages;
+        if !outages.is_returning(&self.region) {
+            return;
+        }
+        let Some(outage) = outages.last_outage(&self.region) else { return };
+        let now = tokio::time::Instant::now();
+        let pending = !self.inbox.is_empty() || self.waiting.front().is_some_and(|w| w.due <= now);
+        if self.reported_return != Some(outage.down) && !pending {
+            self.reported_return = Some(outage.down);
+            self.shared.caught_up(&self.region);
+        }
+    }
+
     /// Writes held while their origin was down go back in line once it is up.
     fn release_held(&mut self) {
         if self.held.is_empty() {
@@ -203,7 +223,7 @@ impl Replica {
         }
         let outages = &self.shared.outages;
         let (back, still): (Vec<Incoming>, Vec<Incoming>) =
-            std::mem::take(&mut self.held).into_iter().partition(|w| !outages.is_down(&w.origin));
+            std::mem::take(&mut self.held).into_iter().partition(|w| !outages.is_cut_off(&w.origin));
         self.held = still;
         self.waiting.extend(back);
     }
@@ -257,7 +277,7 @@ impl Replica {
         let now = tokio::time::Instant::now();
         while self.waiting.front().is_some_and(|w| w.due <= now) {
             let Some(incoming) = self.waiting.pop_front() else { break };
-            if self.shared.outages.is_down(&incoming.origin) {
+            if self.shared.outages.is_cut_off(&incoming.origin) {
                 // Still on its way out of a region that went down: it goes on when that region
                 // is back, as a global table propagates an offline Region's writes on its return.
                 Replicated::add(&self.shared.stats.held_by_outage, 1);

@@ -337,7 +337,10 @@ fn refusal(answer: &Answer) -> Refusal {
     let body = answer.json();
     let text = format!("{} {}", answer.status, answer.body);
     match (answer.status, body["code"].as_str()) {
-        (409, Some("version_conflict")) => Refusal::Behind(body["current_version"].as_u64().unwrap_or_default()),
+        // 503 `replicating` says the same as a 409 with a lower version: the replica is behind.
+        (409, Some("version_conflict")) | (503, Some("replicating")) => {
+            Refusal::Behind(body["current_version"].as_u64().unwrap_or_default())
+        }
         (429 | 500..=599, _) => Refusal::Retryable(text),
         _ => Refusal::Final(text),
     }
@@ -352,6 +355,8 @@ mod tests {
         let answer = |status, body: &str| Answer { status, body: body.to_owned() };
         let behind = refusal(&answer(409, r#"{"code":"version_conflict","current_version":3}"#));
         assert!(matches!(behind, Refusal::Behind(3)));
+        let replicating = refusal(&answer(503, r#"{"code":"replicating","current_version":0}"#));
+        assert!(matches!(replicating, Refusal::Behind(0)));
         assert!(matches!(refusal(&answer(503, "{}")), Refusal::Retryable(_)));
         assert!(matches!(refusal(&answer(409, r#"{"code":"rejected"}"#)), Refusal::Final(_)));
         assert!(matches!(refusal(&answer(422, "{}")), Refusal::Final(_)));

@@ -1,10 +1,13 @@
 //! The exactly-once soak on the local runtime: starts the runtime for a deployed app (with
 //! publish failures injected in front of Kinesis if asked), drives commands through every
 //! region's HTTP API ([`driver`]), takes a region down when a share of the commands has been
-//! acknowledged (`--kill R@50%`, the runtime's own outage), waits until nothing moves any more,
-//! then reads every store back ([`snapshot`]) and audits it against what was acknowledged
-//! ([`audit`], where "lost", "duplicated effect" and "order violation" are defined), and
-//! reports it with the CPU time of each process ([`profile`], [`report`]).
+//! acknowledged (`--kill R@50%`, the runtime's own outage), waits until nothing moves any more
+//! (after the takeover of the killed region's events), reads every replica of the log (what is
+//! stranded in the killed region), brings the killed region back and waits until nothing moves
+//! again, then reads every store back ([`snapshot`]) and audits the converged system against what
+//! was acknowledged ([`audit`], where "lost", "stranded", "duplicated effect" and "order
+//! violation" are defined), and reports it with the CPU time of each process ([`profile`],
+//! [`report`]).
 //!
 //! ```text
 //! run(clients, deployment, RunSettings, SoakSettings) -> Soak { driven, audit, phases, profile, faults }
@@ -79,8 +82,11 @@ pub struct Phases {
     pub start: Duration,
     /// Sending the commands.
     pub drive: Duration,
-    /// From the last answer until the runtime was quiet (includes the quiet window).
+    /// From the last answer until the runtime was quiet (includes the quiet window and, with a
+    /// kill, the wait for the takeover).
     pub settle: Duration,
+    /// With a kill: from the killed region's return until the runtime was quiet again.
+    pub after_return: Duration,
     /// Reading every store back and auditing.
     pub audit: Duration,
 }
@@ -104,7 +110,9 @@ pub struct Soak {
     pub replication_conflicts: u64,
     /// The region taken down, and after how many acknowledgements.
     pub killed: Option<(String, usize)>,
-    /// Whether the runtime went quiet before `settle_limit`.
+    /// How long the killed region was down before it was brought back.
+    pub down_for: Option<Duration>,
+    /// Whether the runtime went quiet before `settle_limit` (each time it was waited for).
     pub settled: bool,
     /// The runtime's takeover of the killed region's unpublished events, as it reported it.
     pub takeover: Option<String>,
@@ -189,17 +197,34 @@ pub async fn run(
     let settling = tokio::time::Instant::now();
     let lost = killed.as_ref().map(|(region, _)| region.as_str());
     let taken_over = wait_for_takeover(&runtime, lost, settings.settle_limit).await;
-    let settled = settle(&runtime, settings.quiet, settings.settle_limit).await;
+    let mut settled = settle(&runtime, settings.quiet, settings.settle_limit).await;
     phases.settle = settling.elapsed();
 
-    let auditing = tokio::time::Instant::now();
     let driven = progress.driven();
     let tasks = audit::tasks(&driven);
+    let mut before_return = BTreeMap::new();
+    let mut down_for = None;
+    if let Some(lost) = lost {
+        for region in &deployment.regions {
+            before_return.insert(region.region.clone(), snapshot::read_log(clients, region, &tasks).await?);
+        }
+        down_for = runtime.outages().last_outage(lost).and_then(|o| o.down.elapsed().ok());
+        if settings.progress_every.is_some() {
+            println!("{lost} comes back: its API serves again, its mappings and replication resume where they stopped");
+        }
+        let returning = tokio::time::Instant::now();
+        runtime.outages().restore(lost);
+        settled &= settle(&runtime, settings.quiet, settings.settle_limit).await;
+        phases.after_return = returning.elapsed();
+    }
+
+    let auditing = tokio::time::Instant::now();
     let mut stores = BTreeMap::new();
     for region in &deployment.regions {
         stores.insert(region.region.clone(), snapshot::read_region(clients, region, &tasks).await?);
     }
-    let audit = audit::audit(&driven, &stores, killed.as_ref().map(|(r, _)| r.as_str()));
+    let killed_region = lost.map(|region| audit::Killed { region, before_return: &before_return });
+    let audit = audit::audit(&driven, &stores, killed_region);
     phases.audit = auditing.elapsed();
 
     sampler.abort();
@@ -224,6 +249,7 @@ pub async fn run(
         faults,
         replication_conflicts,
         killed,
+        down_for,
         settled,
         takeover: taken_over,
     })
@@ -347,7 +373,14 @@ fn print_progress(progress: Arc<Progress>, every: Duration) -> tokio::task::Join
         loop {
             tokio::time::sleep(every).await;
             let acknowledged = progress.acknowledged.load(Ordering::Relaxed);
-            println!("t={:.0}s: {acknowledged} commands acknowledged", start.elapsed().as_secs_f64());
+            let driven = progress.driven();
+            let last = driven.unacknowledged.last().map_or_else(String::new, |u| format!(" (last: {})", u.reason));
+            println!(
+                "t={:.0}s: {acknowledged} commands acknowledged, {} unacknowledged{last}, {} tries behind a replica",
+                start.elapsed().as_secs_f64(),
+                driven.unacknowledged.len(),
+                driven.behind_retries
+            );
         }
     })
 }
