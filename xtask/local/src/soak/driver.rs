@@ -264,6 +264,17 @@ impl Client<'_> {
                 {
                     expected = current;
                 }
+                // Another region is down: what this replica misses may be held there until it
+                // returns (a global table's survivors do not repair each other), so the client
+                // leaves this command and goes on.
+                Err(refusal @ Refusal::Behind(current))
+                    if current < expected
+                        && !self.outages.down().is_empty()
+                        && sent.elapsed().unwrap_or_default() > BEHIND_LIMIT =>
+                {
+                    self.unacknowledged(task, target, command_id, refusal);
+                    return None;
+                }
                 Err(Refusal::Behind(current)) if current < expected => {
                     self.progress.record(|d| d.behind_retries += 1);
                 }

@@ -108,6 +108,8 @@ pub struct Soak {
     pub faults: Option<(u64, u64, u64)>,
     /// Writes of the event log replication applied over a concurrent one (last writer wins).
     pub replication_conflicts: u64,
+    /// Replication's counters over every table at the end.
+    pub replication: Option<crate::replication::ReplicationSnapshot>,
     /// The region taken down, and after how many acknowledgements.
     pub killed: Option<(String, usize)>,
     /// How long the killed region was down before it was brought back.
@@ -239,8 +241,10 @@ pub async fn run(
         let load = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
         (load(&counts.calls), load(&counts.entries), load(&counts.injected))
     });
+    let replication = runtime.replication().map(crate::replication::Replication::stats);
     runtime.shutdown().await;
     Ok(Soak {
+        replication,
         regions,
         driven,
         audit,
@@ -415,7 +419,8 @@ fn activity(runtime: &Runtime) -> Vec<u64> {
     }
     if let Some(replication) = runtime.replication() {
         let stats = replication.stats();
-        counters.extend([stats.local_writes, stats.applied]);
+        // A write tried again is not quiet: it is still on its way.
+        counters.extend([stats.local_writes, stats.applied, stats.superseded, stats.retried]);
     }
     counters
 }

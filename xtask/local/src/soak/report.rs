@@ -68,6 +68,13 @@ pub fn lines(soak: &Soak) -> Vec<String> {
         ));
         lines.extend(shown(&audit.stranded_overwritten));
     }
+    if let Some(stats) = &soak.replication {
+        lines.push(format!(
+            "replication (every table): {} local writes, {} applied elsewhere, {} superseded (last writer wins), {} \
+             held while their region was down, {} failed tries tried again",
+            stats.local_writes, stats.applied, stats.superseded, stats.held_by_outage, stats.retried
+        ));
+    }
     lines.push(format!(
         "recorded without an acknowledgement (in flight when a region went down): {}",
         audit.recorded_unacknowledged
