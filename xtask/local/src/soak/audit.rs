@@ -112,11 +112,8 @@ struct Stores<'a> {
 
 /// Audits `driven` against `stores` (per region, converged); `killed` if a region was killed.
 pub fn audit(driven: &Driven, stores: &BTreeMap<String, RegionSnapshot>, killed: Option<Killed<'_>>) -> Audit {
-    let mut audit = Audit {
-        acknowledged: driven.acks.len(),
-        conflicts_injected: driven.conflicting_pairs,
-        ..Audit::default()
-    };
+    let mut audit =
+        Audit { acknowledged: driven.acks.len(), conflicts_injected: driven.conflicting_pairs, ..Audit::default() };
     audit.stranded = killed.map(|k| stranded(&driven.acks, k)).unwrap_or_default();
     let stranded_ids = stranded_commands(&driven.acks, &audit.stranded, killed);
     let context = Stores {
@@ -151,7 +148,9 @@ pub fn audit(driven: &Driven, stores: &BTreeMap<String, RegionSnapshot>, killed:
 fn stranded(acks: &[Ack], killed: Killed<'_>) -> Vec<Finding> {
     let holds = |region: &str, ack: &Ack| {
         let log = killed.before_return.get(region);
-        log.and_then(|l| l.get(&ack.task)).and_then(|t| t.get(&ack.version)).is_some_and(|e| e.command_id == ack.command_id)
+        log.and_then(|l| l.get(&ack.task))
+            .and_then(|t| t.get(&ack.version))
+            .is_some_and(|e| e.command_id == ack.command_id)
     };
     let others: Vec<&str> = killed.before_return.keys().map(String::as_str).filter(|r| *r != killed.region).collect();
     acks.iter()

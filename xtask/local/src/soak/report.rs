@@ -139,7 +139,8 @@ fn time_lines(soak: &Soak) -> Vec<String> {
             seconds(phases.start),
             seconds(phases.drive),
             seconds(phases.settle),
-            soak.down_for.map_or_else(String::new, |_| format!(", after the return {:.1} s", seconds(phases.after_return))),
+            soak.down_for
+                .map_or_else(String::new, |_| format!(", after the return {:.1} s", seconds(phases.after_return))),
             if soak.settled { "" } else { " (NOT quiet within the limit)" },
             seconds(phases.audit)
         ),
