@@ -81,6 +81,7 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     ));
     lines.extend(latency_lines(soak));
     lines.extend(time_lines(soak));
+    lines.extend(super::calls::lines(&soak.calls, audit.acknowledged, soak.phases.drive + soak.phases.settle));
     lines.push(format!(
         "result: {}",
         if audit.passed() { "PASS" } else { "FAIL (acknowledged events lost, out of order or applied twice)" }
