@@ -164,3 +164,46 @@ async fn a_killed_region_neither_sends_nor_receives_writes_until_its_return_then
         eventually(WAIT, "the write made later wins everywhere", settled).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_of_the_survivors_converge_while_a_region_is_down_and_after_its_return() {
+    let outages = Outages::new();
+    let (clients, table, _, replication) = global_table(Duration::from_millis(300), &outages).await;
+    let (a, b, dead) = (REGIONS[0], REGIONS[1], REGIONS[2]);
+    outages.kill(dead);
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let mut writes = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let stagger = Duration::from_millis((i as u64 * 37) % 600);
+        let (clients, table, key) = (clients.clone(), table.clone(), key.clone());
+        writes.push(tokio::spawn(async move {
+            let first = put(&clients, a, &table, item(&key, 1, &[("Writer", a)]));
+            let second = async {
+                tokio::time::sleep(stagger).await;
+                put(&clients, b, &table, item(&key, 1, &[("Writer", b)])).await;
+            };
+            tokio::join!(first, second);
+        }));
+    }
+    for write in writes {
+        write.await.unwrap();
+    }
+    for key in &keys {
+        eventually(WAIT, &format!("the survivors agree on {key}"), || async {
+            let (x, y) = (get(&clients, a, &table, key).await, get(&clients, b, &table, key).await);
+            x.is_some() && x == y
+        })
+        .await;
+    }
+    outages.restore(dead);
+    tokio::time::timeout(WAIT, outages.wait_up(dead)).await.expect("it serves once its replica caught up");
+    for key in &keys {
+        let expected = get(&clients, a, &table, key).await;
+        eventually(WAIT, &format!("every replica agrees on {key}"), || async {
+            get(&clients, dead, &table, key).await == expected && get(&clients, b, &table, key).await == expected
+        })
+        .await;
+    }
+    let stats = replication.stats();
+    assert_eq!(stats.conflicts + stats.superseded >= 40, true, "{stats:?}");
+}
