@@ -73,7 +73,7 @@ pub fn emulator_pid(port: u16) -> Option<u32> {
         let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
         let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let moto = args.iter().any(|a| a.ends_with(b"moto_server"));
+        let moto = args.iter().any(|a| a.ends_with(b"moto_server") || a.ends_with(b"moto_server.py"));
         let on_port = args.windows(2).any(|w| w[0] == b"-p" && w[1] == port.as_bytes());
         (moto && on_port).then_some(pid)
     })
