@@ -13,7 +13,6 @@ use engine::deploy::deploy;
 use engine::plan::{DeployOptions, Plan, RegionSelection};
 use engine::session::Session;
 use local::clients::Clients;
-use local::replication::ReplicationSettings;
 use local::run::{Deployment, RunSettings, build, discover};
 use local::soak::driver::DriveSettings;
 use local::soak::{KillAt, Soak, SoakSettings, report};
@@ -64,17 +63,14 @@ async fn deployed(emulator: &engine::testing::TestEmulator) -> (Clients, Deploym
 }
 
 fn run_settings(endpoint: &str) -> RunSettings {
+    let (mapping, replication) = local::soak::polling(Duration::from_millis(100));
     RunSettings {
         endpoint: endpoint.to_owned(),
         binaries: binaries(),
         api_concurrency: 8,
         base_port: 0,
-        mapping: local::soak::polling().0,
-        replication: ReplicationSettings {
-            lag: Duration::from_millis(100),
-            poll: local::soak::polling().1,
-            shard_discovery: Duration::from_secs(1),
-        },
+        mapping,
+        replication,
         log_dir: None,
     }
 }
@@ -86,6 +82,7 @@ fn soak_settings(kill: Option<KillAt>, publish_failure_rate: f64) -> SoakSetting
             aggregates: 20,
             concurrency: 8,
             pair_every: 8,
+            hop_every: 4,
             call_timeout: Duration::from_secs(10),
         },
         kill,

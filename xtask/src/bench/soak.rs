@@ -55,6 +55,7 @@ pub fn run(args: &BenchSoakArgs) -> Result<()> {
         lag: 100,
         concurrency: args.concurrency,
         pair_every: 25,
+        hop_every: 4,
         quiet: 5,
         config: args.config.clone(),
         port: args.port,

@@ -37,6 +37,10 @@ pub struct SoakArgs {
     /// Every n-th command of a task is a concurrent pair from two regions (0: none).
     #[arg(long, default_value_t = 25)]
     pub pair_every: usize,
+    /// Every n-th command of a task goes to the next live region, the others to the task's
+    /// current one (1: every command goes to the next region).
+    #[arg(long, default_value_t = 4)]
+    pub hop_every: usize,
     /// Quiet this long (nothing read, delivered or replicated) before the audit, in seconds.
     #[arg(long, default_value_t = 5)]
     pub quiet: u64,
@@ -71,6 +75,7 @@ impl SoakArgs {
                 aggregates: self.aggregates,
                 concurrency: self.concurrency,
                 pair_every: self.pair_every,
+                hop_every: self.hop_every,
                 call_timeout: Duration::from_secs(10),
             },
             kill: self.kill.clone(),
@@ -108,8 +113,7 @@ impl SoakArgs {
             binaries: self.binaries.clone(),
         };
         let (clients, deployment, mut run) = prepare_runtime(&options).await?;
-        (run.mapping, run.replication.poll) = local::soak::polling();
-        run.replication.lag = Duration::from_millis(self.lag);
+        (run.mapping, run.replication) = local::soak::polling(Duration::from_millis(self.lag));
         run.api_concurrency = self.concurrency.max(1);
         let settings = self.settings();
         println!(

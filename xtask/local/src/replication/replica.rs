@@ -70,9 +70,13 @@ pub(super) struct Replica {
     backlog: u128,
     /// The outage (its start) whose return this replica reported caught up.
     reported_return: Option<SystemTime>,
+    /// Reads of the stream in a row that found nothing (the poll backs off while it is idle).
+    idle_reads: u32,
 }
 
 const CONDITION_RETRIES: usize = 3;
+/// At most this many polls pass between two reads of an idle stream (a power of two).
+const IDLE_BACKOFF: u32 = 8;
 /// Wait before trying a failed write again, doubled per failure up to [`RETRY_CAP`].
 const RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(50);
 const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(1);
@@ -104,6 +108,7 @@ impl Replica {
             held: Vec::new(),
             backlog: 0,
             reported_return: None,
+            idle_reads: 0,
         }
     }
 
@@ -117,11 +122,12 @@ impl Replica {
     async fn work(&mut self) {
         loop {
             self.release_held();
-            self.read_stream().await;
+            let read = self.read_stream().await;
+            self.idle_reads = if read > 0 { 0 } else { self.idle_reads.saturating_add(1) };
             self.apply_due().await;
             self.report_caught_up();
             let wake = self.waiting.front().map(|w| w.due);
-            let poll = tokio::time::sleep(self.shared.settings.poll);
+            let poll = tokio::time::sleep(self.poll_wait());
             tokio::select! {
                 () = poll => {}
                 Some(incoming) = self.inbox.recv() => self.waiting.push_back(incoming),
@@ -133,8 +139,16 @@ impl Replica {
         }
     }
 
-    /// Reads every new record of the table's stream.
-    async fn read_stream(&mut self) {
+    /// The wait before the next read of the stream: the poll while it has records, doubled per
+    /// read in a row that found none, up to [`IDLE_BACKOFF`] times the poll. Every read of an idle
+    /// stream is a call the endpoint serves; a write from a peer wakes the replica at once anyway.
+    fn poll_wait(&self) -> Duration {
+        self.shared.settings.poll.saturating_mul(1 << self.idle_reads.min(IDLE_BACKOFF.trailing_zeros()))
+    }
+
+    /// Reads every new record of the table's stream; how many it read.
+    async fn read_stream(&mut self) -> usize {
+        let mut read = 0;
         let relist = self.listed_at.is_none_or(|at| at.elapsed() >= self.shared.settings.shard_discovery);
         if relist {
             self.listed_at = Some(Instant::now());
@@ -163,6 +177,7 @@ impl Replica {
                 };
                 let finished = cursor.is_finished();
                 let empty = records.is_empty();
+                read += records.len();
                 for record in records {
                     if let RecordBody::DynamoDb(change) = &record.body {
                         let stamp = self.stamp_of(record.arrival);
@@ -178,6 +193,7 @@ impl Replica {
                 }
             }
         }
+        read
     }
 
     /// The stamp of a local write read now, created at `created` (`ApproximateCreationDateTime`,
@@ -333,7 +349,9 @@ impl Replica {
                     self.applied(&incoming, conflict);
                     return Ok(());
                 }
-                Err(WriteError::Changed) => self.read_stream().await,
+                Err(WriteError::Changed) => {
+                    self.read_stream().await;
+                }
                 Err(WriteError::Failed(message)) => {
                     if incoming.failures == 0 {
                         let kind = ReplicationEventKind::Error(format!("{message} (tried again until it is applied)"));

@@ -1,10 +1,12 @@
 //! The soak's client: drives commands through every region's HTTP API the way a careful client
 //! does, and records what each region acknowledged.
 //!
-//! Each aggregate (a task) is created in one region, then renamed again and again, each command
-//! sent to the next live region in turn with `expected_version` = the last version acknowledged
-//! (so a region whose replica has not caught up yet answers 409 with a lower `current_version`,
-//! and the client retries the same command id there after a short wait). Every `pair_every`-th
+//! Each aggregate (a task) is created in one region, then renamed again and again with
+//! `expected_version` = the last version acknowledged. A task's commands go to one live region,
+//! as a user's requests go to the region latency routing picks for them, and every `hop_every`-th
+//! command moves the task on to the next live region (a user who travels, or a failover): there
+//! the replica may not have caught up yet, answers 409 with a lower `current_version`, and the
+//! client retries the same command id after a short wait. Every `pair_every`-th
 //! command is a concurrent pair: two renames at the same `expected_version`, sent at once to two
 //! regions; when both are acknowledged at the same version they conflict in the global table
 //! (last writer wins), which is the conflict the soak injects. A region that stops answering
@@ -50,6 +52,8 @@ pub struct DriveSettings {
     pub concurrency: usize,
     /// Every n-th command of a task is a concurrent pair from two regions (0: none).
     pub pair_every: usize,
+    /// Every n-th command of a task goes to the next live region (1: every command does).
+    pub hop_every: usize,
     /// One HTTP call's time limit.
     pub call_timeout: Duration,
 }
@@ -169,7 +173,7 @@ async fn drive_task(index: usize, commands: usize, settings: &DriveSettings, tar
     let Some((task, mut version, mut wrote)) = client.create(index, targets).await else { return };
     let mut sent = 1;
     while sent < commands {
-        let turn = index + sent;
+        let turn = index + sent / settings.hop_every.max(1);
         let live = targets.live_from(turn);
         let Some(first) = live.first() else { return };
         let pair = settings.pair_every > 0 && sent % settings.pair_every == 0 && live.len() > 1 && sent + 1 < commands;

@@ -23,6 +23,7 @@ pub mod snapshot;
 
 use crate::clients::Clients;
 use crate::mapping::MappingSettings;
+use crate::replication::ReplicationSettings;
 use crate::run::{Deployment, RunError, RunSettings, Runtime};
 use audit::Audit;
 use driver::{DriveSettings, Driven, Progress, Targets};
@@ -148,16 +149,20 @@ pub enum SoakError {
 /// without waiting while records come (developer guide, "Using AWS Lambda with Amazon
 /// DynamoDB" and "... with Amazon Kinesis", polling and batching streams:
 /// <https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>). The soak never reshards,
-/// so the shard lists are read again every 10 s, not every second. Replication keeps its 100 ms
-/// poll: the next command of a task waits for it.
-pub fn polling() -> (MappingSettings, Duration) {
+/// so the shard lists are read again every 10 s, not every second, by the mappings and by
+/// replication. Replication reads a replica's stream every 100 ms while it has records and
+/// backs off to 800 ms while it has none (see [`crate::replication`]); a replica's peers wake it
+/// at once when they send it a write.
+pub fn polling(lag: Duration) -> (MappingSettings, ReplicationSettings) {
     let mapping = MappingSettings {
         dynamodb_poll: Duration::from_millis(250),
         kinesis_poll: Duration::from_secs(1),
         shard_discovery: Duration::from_secs(10),
         retry_delay: Duration::from_millis(50),
     };
-    (mapping, Duration::from_millis(100))
+    let replication =
+        ReplicationSettings { lag, poll: Duration::from_millis(100), shard_discovery: Duration::from_secs(10) };
+    (mapping, replication)
 }
 
 /// Runs the soak against `deployment` (deployed to the emulator at `run.endpoint`).
