@@ -26,9 +26,20 @@ pub fn emulator() -> TestEmulator {
         assert!(is_loopback(&endpoint), "tests only use a loopback emulator, not {endpoint}");
         return TestEmulator { _owned: None, endpoint };
     }
-    let log = std::env::temp_dir().join(format!("kit-moto-{}.log", std::process::id()));
+    own_emulator()
+}
+
+/// A new emulator on a free loopback port, also when the suite shares one: for a test whose load
+/// (a soak) would slow every other test's calls to a shared server and be slowed by them.
+pub fn own_emulator() -> TestEmulator {
+    let log = std::env::temp_dir().join(format!("kit-moto-{}-{}.log", std::process::id(), unique_suffix()));
     let emulator = Emulator::start(None, &log).expect("start moto (run .ci/setup first)");
     TestEmulator { endpoint: emulator.endpoint(), _owned: Some(emulator) }
+}
+
+/// Nanoseconds of the clock, to tell apart the logs of emulators one process starts.
+fn unique_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
 }
 
 /// AWS access to the emulator.

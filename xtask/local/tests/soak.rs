@@ -1,10 +1,10 @@
 //! The bounded soak CI runs: a three-region app deployed to the emulator with the engine, the
-//! real function binaries on the local runtime, 400 commands through every region's HTTP API
-//! (concurrent pairs on one task from two regions among them), 5% of the publishers' PutRecords
-//! entries failed on purpose, one region killed half-way and brought back once the survivors are
-//! quiet and the takeover ran, and the audit of every store of the converged system. Sized to a
-//! few minutes on a two-core machine, where the emulator serves about 3 commands a second with
-//! everything they cause; `cargo xtask bench soak` runs it large.
+//! real function binaries on the local runtime, 5,000 commands over 250 tasks through every
+//! region's HTTP API (concurrent pairs on one task from two regions among them), 5% of the
+//! publishers' PutRecords entries failed on purpose, one region killed half-way and brought back
+//! once the survivors are quiet and the takeover ran, and the audit of every store of the
+//! converged system. It runs on an emulator of its own, so that its load neither slows the other
+//! tests' calls nor is slowed by them; `cargo xtask bench soak` runs it larger.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-const EVENTS: usize = 400;
+const EVENTS: usize = 5_000;
 
 fn config(app: &str) -> AppConfig {
     let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", REGIONS[0]);
@@ -79,7 +79,7 @@ fn soak_settings(kill: Option<KillAt>, publish_failure_rate: f64) -> SoakSetting
     SoakSettings {
         drive: DriveSettings {
             events: EVENTS,
-            aggregates: 20,
+            aggregates: 250,
             concurrency: 8,
             pair_every: 8,
             hop_every: 4,
@@ -101,7 +101,7 @@ fn print(soak: &Soak) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_killed_half_way_and_brought_back_loses_nothing_applies_nothing_twice_and_keeps_order() {
-    let emulator = engine::testing::emulator();
+    let emulator = engine::testing::own_emulator();
     let (clients, deployment) = deployed(&emulator).await;
     let kill = KillAt { region: REGIONS[2].to_owned(), fraction: 0.5 };
     let settings = soak_settings(Some(kill), 0.05);
@@ -124,5 +124,7 @@ async fn a_region_killed_half_way_and_brought_back_loses_nothing_applies_nothing
     let overwritten = audit.conflicts_overwritten + audit.stranded_overwritten.len();
     assert!(audit.publish_latencies.len() + overwritten >= audit.acknowledged, "{text}");
     assert!(audit.conflicts_injected > 0, "concurrent pairs conflicted:\n{text}");
-    assert!(audit.conflicts_overwritten >= audit.conflicts_injected, "a loser per conflicting pair:\n{text}");
+    // A pair one half of which the killed region acknowledged just before it went down loses on
+    // the return, as a stranded write overwritten.
+    assert!(overwritten >= audit.conflicts_injected, "a loser per conflicting pair:\n{text}");
 }
