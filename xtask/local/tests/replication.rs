@@ -26,7 +26,8 @@ async fn global_table(lag: Duration, outages: &Outages) -> (Clients, String, Vec
     let table = GlobalTable { name: name.clone(), regions: REGIONS.map(str::to_owned).to_vec() };
     let settings =
         ReplicationSettings { lag, poll: Duration::from_millis(20), shard_discovery: Duration::from_millis(200) };
-    let replication = Replication::start(&clients, &[table], outages.clone(), settings).await.unwrap();
+    let replication =
+        Replication::start(&clients, &[table], outages.clone(), &local::writes::Writes::new(), settings).await.unwrap();
     (clients, name, streams, replication)
 }
 
@@ -205,5 +206,5 @@ async fn concurrent_writes_of_the_survivors_converge_while_a_region_is_down_and_
         .await;
     }
     let stats = replication.stats();
-    assert_eq!(stats.conflicts + stats.superseded >= 40, true, "{stats:?}");
+    assert!(stats.local_writes >= 80, "every write of the survivors was sent on: {stats:?}");
 }

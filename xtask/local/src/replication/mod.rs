@@ -24,6 +24,7 @@ pub mod stamp;
 use crate::clients::Clients;
 use crate::outage::Outages;
 use crate::streams::Stream;
+use crate::writes::Writes;
 use replica::Replica;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -242,11 +243,13 @@ impl std::fmt::Debug for Replication {
 }
 
 impl Replication {
-    /// Describes every replica (its stream), then starts replicating `tables`.
+    /// Describes every replica (its stream), then starts replicating `tables`; a replica reads its
+    /// stream at once when `writes` says its region's API wrote.
     pub async fn start(
         clients: &Clients,
         tables: &[GlobalTable],
         outages: Outages,
+        writes: &Writes,
         settings: ReplicationSettings,
     ) -> Result<Replication, ReplicationError> {
         let mut returns: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -276,6 +279,7 @@ impl Replication {
                     clients.dynamodb(region),
                     stream,
                     inbox,
+                    writes.subscribe(region),
                 );
                 replicas.push((replica, sender));
             }

@@ -56,6 +56,8 @@ pub(super) struct Replica {
     pub(super) stream: Stream,
     pub(super) inbox: mpsc::UnboundedReceiver<Incoming>,
     pub(super) peers: Vec<(String, mpsc::UnboundedSender<Incoming>)>,
+    /// Fires when the region's API wrote: read the stream now.
+    wrote: Arc<tokio::sync::Notify>,
     cursors: BTreeMap<String, ShardCursor>,
     started: BTreeSet<String>,
     finished: BTreeSet<String>,
@@ -89,6 +91,7 @@ impl Replica {
         dynamodb: aws_sdk_dynamodb::Client,
         stream: Stream,
         inbox: mpsc::UnboundedReceiver<Incoming>,
+        wrote: Arc<tokio::sync::Notify>,
     ) -> Replica {
         Replica {
             shared,
@@ -98,6 +101,7 @@ impl Replica {
             stream,
             inbox,
             peers: Vec::new(),
+            wrote,
             cursors: BTreeMap::new(),
             started: BTreeSet::new(),
             finished: BTreeSet::new(),
@@ -130,6 +134,7 @@ impl Replica {
             let poll = tokio::time::sleep(self.poll_wait());
             tokio::select! {
                 () = poll => {}
+                () = self.wrote.notified() => self.idle_reads = 0,
                 Some(incoming) = self.inbox.recv() => self.waiting.push_back(incoming),
                 () = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
             }

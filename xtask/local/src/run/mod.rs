@@ -29,6 +29,7 @@ use crate::outage::Outages;
 use crate::replication::{Replication, ReplicationError, ReplicationSettings};
 use crate::streams::{ShardInfo, Stream};
 use crate::takeover::Takeovers;
+use crate::writes::Writes;
 use crate::{AwsAccess, DEFAULT_ACCOUNT, FunctionSpec, Host, HostError, HostSettings};
 use stacks::app::{FunctionKind, ROUTES};
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,15 +187,16 @@ impl Runtime {
         // Each process starts in its binary's directory, so a relative path would not find it.
         settings.binaries = std::path::absolute(&settings.binaries).unwrap_or(settings.binaries);
         let outages = Outages::new();
+        let writes = Writes::new();
         let mut regions = Vec::new();
         for (index, region) in deployment.regions.iter().enumerate() {
-            regions.push(start_region(clients, region, index, &settings, &outages).await?);
+            regions.push(start_region(clients, region, index, &settings, (&outages, &writes)).await?);
         }
         let replication = if deployment.global_tables.is_empty() {
             None
         } else {
             let settings = settings.replication.clone();
-            Some(Replication::start(clients, &deployment.global_tables, outages.clone(), settings).await?)
+            Some(Replication::start(clients, &deployment.global_tables, outages.clone(), &writes, settings).await?)
         };
         let takeovers = Takeovers::default();
         let names: Vec<String> = deployment.regions.iter().map(|r| r.region.clone()).collect();
@@ -281,7 +283,7 @@ async fn start_region(
     deployed: &discover::RegionDeployment,
     index: usize,
     settings: &RunSettings,
-    outages: &Outages,
+    (outages, writes): (&Outages, &Writes),
 ) -> Result<RegionRun, RunError> {
     let region = deployed.region.clone();
     let log_dir = settings.log_dir.as_ref().map(|dir| dir.join(&region));
@@ -323,6 +325,7 @@ async fn start_region(
         routes: ROUTES.iter().map(|r| (*r).to_owned()).collect(),
         function: api,
         port,
+        writes: writes.clone(),
     };
     let mut config = gateway;
     let gateway = Gateway::start(config.clone(), host.clone()).await.map_err(|error| RunError::Gateway {
