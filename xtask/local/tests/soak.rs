@@ -8,59 +8,16 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use engine::approval::{Approval, RequireApproval};
-use engine::deploy::deploy;
-use engine::plan::{DeployOptions, Plan, RegionSelection};
-use engine::session::Session;
-use local::clients::Clients;
-use local::run::{Deployment, RunSettings, build, discover};
+mod common;
+
+use common::{AUDIT_AND_TASKS, app_config, app_name, binaries, deploy_app};
+use local::run::RunSettings;
 use local::soak::driver::DriveSettings;
 use local::soak::{KillAt, Soak, SoakSettings, report};
-use stacks::AppConfig;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const EVENTS: usize = 5_000;
-
-fn config(app: &str) -> AppConfig {
-    let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", REGIONS[0]);
-    for region in REGIONS {
-        text.push_str(&format!("\n[[region]]\nname = \"{region}\"\n"));
-    }
-    text.push_str(
-        "\n[[projection]]\nname = \"audit\"\nkind = \"s3-audit\"\n\n[[projection]]\nname = \"tasks\"\nkind = \"read-model\"\n",
-    );
-    AppConfig::from_toml("soak-test.toml", &text).unwrap()
-}
-
-/// The function binaries next to this test's own build; built here only when missing.
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    if build::has_every_binary(&dir) {
-        return dir;
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    build::build_functions(&cargo, &workspace).unwrap()
-}
-
-async fn deployed(emulator: &engine::testing::TestEmulator) -> (Clients, Deployment) {
-    let aws = engine::testing::aws(emulator).await;
-    let app = format!("soak{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
-    let session = Session::new(aws, config(&app)).await.unwrap();
-    let zips = std::env::temp_dir().join(format!("kit-soak-zips-{app}"));
-    let artifacts = engine::artifacts::empty_archives(&zips, &app).unwrap();
-    let selection = RegionSelection { regions: Vec::new(), all: true };
-    let plan = Plan::new(&session.config, &session.assembly, &selection, &DeployOptions::default()).unwrap();
-    let approval = Approval::new(RequireApproval::Never, false);
-    let report = deploy(&session, &plan, &artifacts, &approval).await.unwrap();
-    assert!(report.unsuccessful().is_empty(), "deploy failed");
-    let clients = Clients::emulator(&emulator.endpoint);
-    let deployment = discover::discover(&clients, &session.config, &[]).await.unwrap();
-    (clients, deployment)
-}
 
 fn run_settings(endpoint: &str) -> RunSettings {
     let (mapping, replication) = local::soak::polling(Duration::from_millis(100));
@@ -102,7 +59,8 @@ fn print(soak: &Soak) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_killed_half_way_and_brought_back_loses_nothing_applies_nothing_twice_and_keeps_order() {
     let emulator = engine::testing::own_emulator();
-    let (clients, deployment) = deployed(&emulator).await;
+    let config = app_config("soak-test.toml", &app_name("soak"), &REGIONS, AUDIT_AND_TASKS);
+    let (clients, deployment) = deploy_app(&emulator, config).await;
     let kill = KillAt { region: REGIONS[2].to_owned(), fraction: 0.5 };
     let settings = soak_settings(Some(kill), 0.05);
     let soak = local::soak::run(&clients, &deployment, run_settings(&emulator.endpoint), &settings).await.unwrap();

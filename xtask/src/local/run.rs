@@ -19,10 +19,10 @@ use std::time::Duration;
 /// Where each function environment's output goes.
 const LOG_DIR: &str = ".local/logs";
 
-/// Flags of `cargo xtask local run`.
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// The app configuration (deployed to the emulator, e.g. by `cargo xtask demo`).
+/// Which deployed app to run and where: flags of `cargo xtask local run` and `local soak`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployedAppArgs {
+    /// The app configuration deployed to the emulator (e.g. by `cargo xtask demo`).
     #[arg(long, default_value = "regions.toml")]
     pub config: PathBuf,
     /// Port of the local emulator.
@@ -31,6 +31,27 @@ pub struct RunArgs {
     /// Regions to run (comma-separated; default: every region of the config).
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
+}
+
+impl DeployedAppArgs {
+    /// The runtime's options for this app, its first API on `api_port` (0: free ports), the
+    /// function binaries in `binaries` or built when `None`.
+    pub fn runtime_options(&self, api_port: u16, binaries: Option<PathBuf>) -> RuntimeOptions {
+        RuntimeOptions {
+            config: self.config.clone(),
+            port: self.port,
+            regions: self.regions.clone(),
+            api_port,
+            binaries,
+        }
+    }
+}
+
+/// Flags of `cargo xtask local run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub app: DeployedAppArgs,
     /// Take a region down at a time after the start: its functions, API and replication stop
     /// (`eu-west-1@30s`; repeat for several); `eu-west-1@30s..90s` brings it back at 90 s.
     #[arg(long = "kill", value_name = "REGION@TIME[..RETURN]")]
@@ -71,13 +92,7 @@ pub struct RuntimeOptions {
 impl RunArgs {
     /// Runs the command.
     pub fn run(&self) -> Result<()> {
-        let options = RuntimeOptions {
-            config: self.config.clone(),
-            port: self.port,
-            regions: self.regions.clone(),
-            api_port: self.api_port,
-            binaries: self.binaries.clone(),
-        };
+        let options = self.app.runtime_options(self.api_port, self.binaries.clone());
         crate::runtime()?.block_on(async {
             let (mut runtime, deployment) = start_runtime(&options).await?;
             for kill in &self.kills {
