@@ -79,7 +79,8 @@ async fn a_region_killed_half_way_and_brought_back_loses_nothing_applies_nothing
     assert!(audit.stranded_overwritten.len() <= audit.stranded.len(), "{text}");
     let (_, entries, injected) = soak.faults.unwrap();
     assert!(injected > 0 && entries > injected, "publish failures were injected and retried:\n{text}");
-    let overwritten = audit.conflicts_overwritten + audit.stranded_overwritten.len();
+    let overwritten =
+        audit.conflicts_overwritten + audit.stranded_overwritten.len() + audit.overwritten_by_unacknowledged.len();
     assert!(audit.publish_latencies.len() + overwritten >= audit.acknowledged, "{text}");
     assert!(audit.conflicts_injected > 0, "concurrent pairs conflicted:\n{text}");
     // A pair one half of which the killed region acknowledged just before it went down loses on

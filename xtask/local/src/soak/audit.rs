@@ -63,6 +63,12 @@ pub struct Audit {
     pub stranded: Vec<Finding>,
     /// Of those, overwritten on the return by another region's write at the same version.
     pub stranded_overwritten: Vec<Finding>,
+    /// Acknowledged, then overwritten (last writer wins) by a concurrent write at the same version
+    /// whose command was recorded but never acknowledged: its answer was lost (a region went down
+    /// with it in flight, or the call timed out) and the client wrote that version elsewhere. Two
+    /// appends at one version in two regions are a conflict like an injected pair's: the loser's
+    /// replica shows the MODIFY and its publisher reports it (DESIGN.md), so it is not lost.
+    pub overwritten_by_unacknowledged: Vec<Finding>,
     /// Effects applied twice.
     pub duplicate_effects: Vec<Finding>,
     /// Extra deliveries of one event on the streams (allowed).
@@ -108,6 +114,8 @@ struct Stores<'a> {
     audited: BTreeMap<(String, String, u64), usize>,
     conflicted: BTreeSet<Step>,
     stranded: BTreeSet<&'a str>,
+    /// Every acknowledged command.
+    acked: BTreeSet<&'a str>,
 }
 
 /// Audits `driven` against `stores` (per region, converged); `killed` if a region was killed.
@@ -122,6 +130,7 @@ pub fn audit(driven: &Driven, stores: &BTreeMap<String, RegionSnapshot>, killed:
         audited: audited(stores),
         conflicted: conflicted_steps(&driven.acks),
         stranded: stranded_ids,
+        acked: driven.acks.iter().map(|a| a.command_id.as_str()).collect(),
     };
     for ack in &driven.acks {
         check_ack(&mut audit, ack, &context);
@@ -171,6 +180,15 @@ fn stranded_commands<'a>(acks: &'a [Ack], stranded: &[Finding], killed: Option<K
         .filter(|a| Some(a.region.as_str()) == region && steps.contains(&(a.task.as_str(), a.version)))
         .map(|a| a.command_id.as_str())
         .collect()
+}
+
+/// The command of the event that holds `ack`'s step in every replica, when that command was
+/// recorded but never acknowledged.
+fn unacknowledged_winner<'a>(ack: &Ack, stores: &Stores<'a>) -> Option<&'a str> {
+    let mut holders = stores.regions.values().map(|s| s.log.get(&ack.task).and_then(|t| t.get(&ack.version)));
+    let first = holders.next()??;
+    let everywhere = holders.all(|e| e.is_some_and(|e| e.command_id == first.command_id));
+    (everywhere && !stores.acked.contains(first.command_id.as_str())).then_some(first.command_id.as_str())
 }
 
 /// (task, sequence) appended by two acknowledged commands.
@@ -236,6 +254,9 @@ fn check_ack(audit: &mut Audit, ack: &Ack, stores: &Stores<'_>) {
             audit.stranded_overwritten.push(finding(what));
         } else if stores.conflicted.contains(&(ack.task.clone(), ack.version)) {
             audit.conflicts_overwritten += 1;
+        } else if let Some(winner) = unacknowledged_winner(ack, stores) {
+            let what = format!("acknowledged by {}, overwritten by command {winner}, never acknowledged", ack.region);
+            audit.overwritten_by_unacknowledged.push(finding(what));
         } else {
             audit.lost.push(finding(format!("acknowledged by {} but in no replica", ack.region)));
         }
@@ -460,5 +481,25 @@ mod tests {
         assert_eq!(audit.stranded_overwritten.len(), 1, "{audit:?}");
         assert_eq!(audit.lost, []);
         assert_eq!(audit.conflicted_tasks, 1);
+    }
+
+    #[test]
+    fn an_acknowledged_event_overwritten_by_a_write_never_acknowledged_is_a_conflict_and_a_partial_one_is_lost() {
+        let mut stores = converged();
+        let winner = domain::EventItem { command_id: "cmd-in-flight".into(), ..task_event("t", 3, "b") };
+        let winner = domain::EventItem { event_id: format!("{}-b", winner.event_id), ..winner };
+        for store in stores.values_mut() {
+            store.log.get_mut("t").unwrap().insert(3, winner.clone());
+        }
+        let audit = audit(&driven(), &stores, None);
+        assert_eq!(audit.lost, [], "{audit:?}");
+        assert_eq!(audit.overwritten_by_unacknowledged.len(), 1, "{audit:?}");
+        assert!(audit.overwritten_by_unacknowledged[0].what.contains("cmd-in-flight"));
+
+        // Replicas that disagree have not converged: that is still a loss.
+        stores.get_mut("b").unwrap().log.get_mut("t").unwrap().remove(&3);
+        let diverged = super::audit(&driven(), &stores, None);
+        assert_eq!(diverged.overwritten_by_unacknowledged, []);
+        assert_eq!(diverged.lost.len(), 1, "{diverged:?}");
     }
 }

@@ -68,6 +68,12 @@ pub fn lines(soak: &Soak) -> Vec<String> {
         ));
         lines.extend(shown(&audit.stranded_overwritten));
     }
+    lines.push(format!(
+        "acknowledged, then overwritten by a concurrent write at the same version whose command was never \
+         acknowledged (its answer lost; a conflict the loser's publisher reports): {}",
+        audit.overwritten_by_unacknowledged.len()
+    ));
+    lines.extend(shown(&audit.overwritten_by_unacknowledged));
     if let Some(stats) = &soak.replication {
         lines.push(format!(
             "replication (every table): {} local writes, {} applied elsewhere, {} superseded (last writer wins), {} \
