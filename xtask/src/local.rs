@@ -6,7 +6,7 @@
 mod run;
 mod soak;
 
-pub use run::{RunArgs, RuntimeOptions, start_runtime};
+pub use run::{DeployedAppArgs, RunArgs, RuntimeOptions, start_runtime};
 pub use soak::SoakArgs;
 
 use crate::options::DEFAULT_LOCAL_PORT;

@@ -1,5 +1,7 @@
 //! The local AWS emulator (moto server from the project venv) on 127.0.0.1: start, wait until it
-//! answers, stop. Only loopback addresses are ever used.
+//! answers, stop. Only loopback addresses are ever used. The server runs through the kit's
+//! launcher ([`LAUNCHER`]), which fixes moto's DynamoDB transactions: a cancelled one loses other
+//! requests' writes and stalls the table's stream in moto 5.2.5 (the launcher says why and how).
 
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};
@@ -11,6 +13,10 @@ use std::time::{Duration, Instant};
 
 /// The moto server executable installed by `.ci/setup`, relative to the workspace root.
 pub const MOTO_SERVER: &str = ".venv/bin/moto_server";
+/// The venv's Python, which runs [`LAUNCHER`].
+const PYTHON: &str = ".venv/bin/python";
+/// moto's server with the kit's fixes, relative to the workspace root.
+pub const LAUNCHER: &str = "xtask/engine/emulator/moto_server.py";
 
 /// The workspace root (the engine lives at `xtask/engine` in it).
 pub fn workspace_root() -> std::path::PathBuf {
@@ -74,14 +80,15 @@ impl Drop for Emulator {
     }
 }
 
-/// Starts `moto_server` on 127.0.0.1:`port`, logging to `log`.
+/// Starts moto's server through [`LAUNCHER`] on 127.0.0.1:`port`, logging to `log`.
 fn spawn(port: u16, log: &Path) -> Result<Child> {
-    let server = workspace_root().join(MOTO_SERVER);
-    if !server.exists() {
+    let root = workspace_root();
+    if !root.join(MOTO_SERVER).exists() {
         bail!("{MOTO_SERVER} is missing; run `bash .ci/setup` (or `cargo xtask local up`) to install moto[server]");
     }
     let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    Command::new(server)
+    Command::new(root.join(PYTHON))
+        .arg(root.join(LAUNCHER))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)

@@ -1,10 +1,15 @@
 //! Test harness for the engine and the tools built on it (feature `testing`): the local emulator
-//! (the one `cargo xtask test` started, or a fresh one) with AWS access to it, and an endpoint on
-//! loopback that records what it is sent. Tests reach nothing but 127.0.0.1.
+//! (the one `cargo xtask test` started, or a fresh one) with AWS access to it, an app deployed to
+//! it, and an endpoint on loopback that records what it is sent. Tests reach nothing but 127.0.0.1.
 
+use crate::approval::{Approval, RequireApproval};
 use crate::aws::endpoint::is_loopback;
 use crate::aws::{Aws, AwsSettings};
+use crate::deploy::deploy;
 use crate::emulator::Emulator;
+use crate::plan::{DeployOptions, Plan, RegionSelection};
+use crate::session::Session;
+use stacks::AppConfig;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -26,15 +31,41 @@ pub fn emulator() -> TestEmulator {
         assert!(is_loopback(&endpoint), "tests only use a loopback emulator, not {endpoint}");
         return TestEmulator { _owned: None, endpoint };
     }
-    let log = std::env::temp_dir().join(format!("kit-moto-{}.log", std::process::id()));
+    own_emulator()
+}
+
+/// A new emulator on a free loopback port, also when the suite shares one: for a test whose load
+/// (a soak) would slow every other test's calls to a shared server and be slowed by them.
+pub fn own_emulator() -> TestEmulator {
+    let log = std::env::temp_dir().join(format!("kit-moto-{}-{}.log", std::process::id(), unique_suffix()));
     let emulator = Emulator::start(None, &log).expect("start moto (run .ci/setup first)");
     TestEmulator { endpoint: emulator.endpoint(), _owned: Some(emulator) }
+}
+
+/// Nanoseconds of the clock, to tell apart the logs of emulators one process starts.
+fn unique_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
 }
 
 /// AWS access to the emulator.
 pub async fn aws(emulator: &TestEmulator) -> Aws {
     let settings = AwsSettings { endpoint_url: Some(emulator.endpoint.clone()), ..AwsSettings::default() };
     Aws::load(&settings).await.expect("load AWS config for the emulator")
+}
+
+/// `config` deployed to the emulator in every region, approved without asking, with empty
+/// function archives (the emulator stores code, never runs it); panics when a stack did not deploy.
+pub async fn deployed(emulator: &TestEmulator, config: AppConfig) -> Session {
+    let app = config.app.clone();
+    let session = Session::new(aws(emulator).await, config).await.expect("a session on the emulator");
+    let zips = std::env::temp_dir().join(format!("kit-zips-{app}"));
+    let artifacts = crate::artifacts::empty_archives(&zips, &app).expect("write the empty function archives");
+    let selection = RegionSelection { regions: Vec::new(), all: true };
+    let plan = Plan::new(&session.config, &session.assembly, &selection, &DeployOptions::default()).expect("a plan");
+    let approval = Approval::new(RequireApproval::Never, false);
+    let report = deploy(&session, &plan, &artifacts, &approval).await.expect("deploy");
+    assert!(report.unsuccessful().is_empty(), "deploy failed");
+    session
 }
 
 /// One request the [`RecordingEndpoint`] received.

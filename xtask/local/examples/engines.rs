@@ -142,7 +142,8 @@ async fn main() {
     };
     let tables = [GlobalTable { name: global, regions: REGIONS.map(str::to_owned).to_vec() }];
     let started = Instant::now();
-    let replication = Replication::start(&clients, &tables, Outages::new(), settings).await.unwrap();
+    let replication =
+        Replication::start(&clients, &tables, Outages::new(), &local::writes::Writes::new(), settings).await.unwrap();
     let target = (RECORDS * (REGIONS.len() - 1)) as u64;
     while replication.stats().applied < target {
         assert!(started.elapsed() < Duration::from_secs(600), "replication stalled at {:?}", replication.stats());

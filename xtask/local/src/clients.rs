@@ -2,8 +2,10 @@
 //! HTTP client) that the caller builds: the deployer's loopback-aware configuration in the CLI,
 //! the test harness's in tests. Only the region changes between clients.
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use std::time::Duration;
 
 /// Makes a client of any service for any region from one base configuration.
 #[derive(Debug, Clone)]
@@ -27,8 +29,24 @@ impl Clients {
             .endpoint_url(endpoint)
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .http_client(domain::runtime::https_client())
+            .timeout_config(Self::timeouts())
             .build();
         Clients { base }
+    }
+
+    /// The same clients calling `endpoint` instead (the soak's call tap in front of the emulator).
+    pub fn with_endpoint(&self, endpoint: &str) -> Clients {
+        Clients { base: self.base.to_builder().endpoint_url(endpoint).build() }
+    }
+
+    /// A call the emulator never answers fails after a while and is retried, instead of holding
+    /// a poller or a replica forever (the functions' own clients use the same limits:
+    /// `domain::runtime`).
+    fn timeouts() -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .operation_attempt_timeout(Duration::from_secs(10))
+            .build()
     }
 
     fn config(&self, region: &str) -> SdkConfig {

@@ -19,7 +19,7 @@
 //! - [`soak`]: the exactly-once soak: commands through every region, a region killed part-way,
 //!   publish failures injected, every store audited against what was acknowledged.
 //! - [`streams`]: shard listing and reading shared by the engines; [`clients`]: SDK clients per
-//!   region from one base configuration.
+//!   region from one base configuration; [`writes`]: a region's API tells its replicas it wrote.
 //!
 //! Each environment gets its own Runtime API port and a clean process environment: Lambda's
 //! defined variables, the function's own, and the emulator's endpoint with dummy credentials
@@ -41,6 +41,7 @@ pub mod soak;
 mod spec;
 pub mod streams;
 pub mod takeover;
+pub mod writes;
 
 pub use environment::{ColdStart, InitFailure};
 pub use host::{Host, HostError, HostSettings, Invocation, InvokeError, Timings, UnknownFunction};

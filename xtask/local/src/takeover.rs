@@ -2,7 +2,10 @@
 //! operator, or an alarm, would take to call the region lost), the first surviving region takes
 //! the lost region's unpublished events over with the same engine code `cargo xtask takeover`
 //! runs (`engine::takeover::take_over`). Each step is a line of the run's output and each
-//! finished takeover a [`Takeover`] the caller can read.
+//! finished takeover a [`Takeover`] the caller can read. A region that comes back is watched
+//! again: its next loss is taken over too. When it returns, its own publisher resumes from its
+//! checkpoint and publishes again what the takeover published: duplicate deliveries, which the
+//! idempotent consumers acknowledge as no-ops.
 
 use crate::clients::Clients;
 use crate::outage::Outages;
@@ -89,8 +92,8 @@ impl Takeovers {
         }
     }
 
-    /// Watches every region of `regions`: when one goes down, after the grace period the first
-    /// region still up takes its events over.
+    /// Watches every region of `regions`: each time one goes down, after the grace period the
+    /// first region still up takes its events over (unless it came back within the grace period).
     pub fn watch(&self, clients: &Clients, app: &str, regions: &[String], outages: &Outages) -> Vec<JoinHandle<()>> {
         regions
             .iter()
@@ -98,20 +101,32 @@ impl Takeovers {
                 let (this, clients, outages) = (self.clone(), clients.clone(), outages.clone());
                 let (app, lost, regions) = (app.to_owned(), lost.clone(), regions.to_vec());
                 tokio::spawn(async move {
-                    outages.wait_down(&lost).await;
-                    let settings = *this.settings.lock().unwrap_or_else(PoisonError::into_inner);
-                    if !settings.enabled {
-                        return;
+                    loop {
+                        outages.wait_down(&lost).await;
+                        this.after_loss(&clients, &app, &lost, &regions, &outages).await;
+                        outages.wait_up(&lost).await;
                     }
-                    tokio::time::sleep(settings.grace).await;
-                    let Some(to) = regions.iter().find(|r| !outages.is_down(r)).cloned() else {
-                        this.say(&format!("takeover of {lost}: no region is up to take it over"));
-                        return;
-                    };
-                    this.run(&clients, &app, &lost, &to, &settings).await;
                 })
             })
             .collect()
+    }
+
+    async fn after_loss(&self, clients: &Clients, app: &str, lost: &str, regions: &[String], outages: &Outages) {
+        let settings = *self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        if !settings.enabled {
+            return;
+        }
+        let down_since = outages.last_outage(lost).map(|o| o.down);
+        tokio::time::sleep(settings.grace).await;
+        if outages.last_outage(lost).map(|o| (o.down, o.up.is_none())) != down_since.map(|down| (down, true)) {
+            self.say(&format!("{lost} came back within {:?}: no takeover", settings.grace));
+            return;
+        }
+        let Some(to) = regions.iter().find(|r| !outages.is_down(r)).cloned() else {
+            self.say(&format!("takeover of {lost}: no region is up to take it over"));
+            return;
+        };
+        self.run(clients, app, lost, &to, &settings).await;
     }
 
     async fn run(&self, clients: &Clients, app: &str, from: &str, to: &str, settings: &TakeoverSettings) {

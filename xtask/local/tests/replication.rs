@@ -1,6 +1,6 @@
 //! Global-table replication emulation between three regions' tables in moto: replication with
 //! lag, last writer wins on a concurrent write (the MODIFY on the loser's stream), no ping-pong,
-//! deletes, and a region outage stopping replication both ways.
+//! deletes, and a region outage stopping replication both ways until the region returns.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -26,7 +26,8 @@ async fn global_table(lag: Duration, outages: &Outages) -> (Clients, String, Vec
     let table = GlobalTable { name: name.clone(), regions: REGIONS.map(str::to_owned).to_vec() };
     let settings =
         ReplicationSettings { lag, poll: Duration::from_millis(20), shard_discovery: Duration::from_millis(200) };
-    let replication = Replication::start(&clients, &[table], outages.clone(), settings).await.unwrap();
+    let replication =
+        Replication::start(&clients, &[table], outages.clone(), &local::writes::Writes::new(), settings).await.unwrap();
     (clients, name, streams, replication)
 }
 
@@ -124,7 +125,7 @@ async fn deletes_replicate_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_region_neither_sends_nor_receives_writes() {
+async fn a_killed_region_neither_sends_nor_receives_writes_until_its_return_then_both_go_through() {
     let outages = Outages::new();
     let (clients, table, _, replication) = global_table(Duration::from_millis(100), &outages).await;
     let (alive, dead, other) = (REGIONS[0], REGIONS[1], REGIONS[2]);
@@ -134,7 +135,12 @@ async fn a_killed_region_neither_sends_nor_receives_writes() {
     let _timer = outages.kill_at(dead, tokio::time::Instant::now() + Duration::from_millis(100));
     outages.wait_down(dead).await;
     put(&clients, alive, &table, item("to-dead", 1, &[("Writer", alive)])).await;
+    // Writes the dead region holds unpropagated (as if made just before it went down); one of
+    // them is written again, later, by a region that is up.
     put(&clients, dead, &table, item("from-dead", 1, &[("Writer", dead)])).await;
+    put(&clients, dead, &table, item("contested", 1, &[("Writer", dead)])).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    put(&clients, alive, &table, item("contested", 1, &[("Writer", alive)])).await;
     eventually(WAIT, "replicated between the living", || async {
         get(&clients, other, &table, "to-dead").await.is_some()
     })
@@ -143,5 +149,62 @@ async fn a_killed_region_neither_sends_nor_receives_writes() {
     assert_eq!(get(&clients, dead, &table, "to-dead").await, None, "nothing reaches the dead region");
     assert_eq!(get(&clients, alive, &table, "from-dead").await, None, "nothing leaves the dead region");
     assert_eq!(get(&clients, other, &table, "from-dead").await, None);
-    assert_eq!(replication.stats().local_writes, 2, "the dead region's stream is no longer read");
+    assert_eq!(replication.stats().local_writes, 3, "the dead region's stream is no longer read");
+
+    // Its return: what it held goes out, what the others wrote comes in, the later write wins.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    outages.restore(dead);
+    tokio::time::timeout(WAIT, outages.wait_up(dead)).await.expect("it serves once its replica caught up");
+    assert_eq!(get(&clients, dead, &table, "to-dead").await.as_deref(), Some(alive), "caught up before serving");
+    for region in [alive, other] {
+        let arrived = || async { get(&clients, region, &table, "from-dead").await.as_deref() == Some(dead) };
+        eventually(WAIT, "the held write propagated on the return", arrived).await;
+    }
+    for region in REGIONS {
+        let settled = || async { get(&clients, region, &table, "contested").await.as_deref() == Some(alive) };
+        eventually(WAIT, "the write made later wins everywhere", settled).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_of_the_survivors_converge_while_a_region_is_down_and_after_its_return() {
+    let outages = Outages::new();
+    let (clients, table, _, replication) = global_table(Duration::from_millis(300), &outages).await;
+    let (a, b, dead) = (REGIONS[0], REGIONS[1], REGIONS[2]);
+    outages.kill(dead);
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let mut writes = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let stagger = Duration::from_millis((i as u64 * 37) % 600);
+        let (clients, table, key) = (clients.clone(), table.clone(), key.clone());
+        writes.push(tokio::spawn(async move {
+            let first = put(&clients, a, &table, item(&key, 1, &[("Writer", a)]));
+            let second = async {
+                tokio::time::sleep(stagger).await;
+                put(&clients, b, &table, item(&key, 1, &[("Writer", b)])).await;
+            };
+            tokio::join!(first, second);
+        }));
+    }
+    for write in writes {
+        write.await.unwrap();
+    }
+    for key in &keys {
+        eventually(WAIT, &format!("the survivors agree on {key}"), || async {
+            let (x, y) = (get(&clients, a, &table, key).await, get(&clients, b, &table, key).await);
+            x.is_some() && x == y
+        })
+        .await;
+    }
+    outages.restore(dead);
+    tokio::time::timeout(WAIT, outages.wait_up(dead)).await.expect("it serves once its replica caught up");
+    for key in &keys {
+        let expected = get(&clients, a, &table, key).await;
+        eventually(WAIT, &format!("every replica agrees on {key}"), || async {
+            get(&clients, dead, &table, key).await == expected && get(&clients, b, &table, key).await == expected
+        })
+        .await;
+    }
+    let stats = replication.stats();
+    assert!(stats.local_writes >= 80, "every write of the survivors was sent on: {stats:?}");
 }

@@ -4,46 +4,20 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use engine::approval::{Approval, RequireApproval};
-use engine::deploy::deploy;
-use engine::plan::{DeployOptions, Plan, RegionSelection};
-use engine::session::Session;
+mod common;
+
+use common::{AUDIT_AND_TASKS, app_config, app_name, deploy_app, quick_run_settings};
 use local::clients::Clients;
 use local::gateway::client::{CallError, call};
-use local::mapping::MappingSettings;
-use local::replication::ReplicationSettings;
 use local::run::trace::{Trace, trace_task};
-use local::run::{Kill, RunSettings, Runtime, build, discover};
+use local::run::{Kill, Runtime, discover};
 use serde_json::json;
-use stacks::AppConfig;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
 const WAIT: Duration = Duration::from_secs(30);
 const CALL: Duration = Duration::from_secs(10);
-
-fn config(app: &str) -> AppConfig {
-    let text = format!(
-        "app = \"{app}\"\nhome = \"{A}\"\n\n[[region]]\nname = \"{A}\"\n\n[[region]]\nname = \"{B}\"\n\n\
-         [[projection]]\nname = \"audit\"\nkind = \"s3-audit\"\n\n[[projection]]\nname = \"tasks\"\nkind = \"read-model\"\n"
-    );
-    AppConfig::from_toml("run-test.toml", &text).unwrap()
-}
-
-/// The function binaries next to this test's own build (`cargo xtask test` builds them with the
-/// workspace); built here only when they are missing.
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    if build::has_every_binary(&dir) {
-        return dir;
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    build::build_functions(&cargo, &workspace).unwrap()
-}
 
 async fn eventually_traced(
     clients: &Clients,
@@ -74,32 +48,9 @@ fn settled(trace: &Trace) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_on_one_regions_api_is_published_once_projected_everywhere_and_a_killed_region_stops_answering() {
     let emulator = engine::testing::emulator();
-    let aws = engine::testing::aws(&emulator).await;
-    let app = format!("run{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
-    let session = Session::new(aws, config(&app)).await.unwrap();
-    let zips = std::env::temp_dir().join(format!("kit-run-zips-{app}"));
-    let artifacts = engine::artifacts::empty_archives(&zips, &app).unwrap();
-    let selection = RegionSelection { regions: Vec::new(), all: true };
-    let plan = Plan::new(&session.config, &session.assembly, &selection, &DeployOptions::default()).unwrap();
-    let approval = Approval::new(RequireApproval::Never, false);
-    let report = deploy(&session, &plan, &artifacts, &approval).await.unwrap();
-    assert!(report.unsuccessful().is_empty(), "deploy failed");
-
-    let clients = Clients::emulator(&emulator.endpoint);
-    let deployment = discover::discover(&clients, &session.config, &[]).await.unwrap();
-    let settings = RunSettings {
-        endpoint: emulator.endpoint.clone(),
-        binaries: binaries(),
-        api_concurrency: 2,
-        base_port: 0,
-        mapping: MappingSettings::eager(),
-        replication: ReplicationSettings {
-            lag: Duration::from_millis(50),
-            poll: Duration::from_millis(20),
-            shard_discovery: Duration::from_millis(200),
-        },
-        log_dir: None,
-    };
+    let config = app_config("run-test.toml", &app_name("run"), &[A, B], AUDIT_AND_TASKS);
+    let (clients, deployment) = deploy_app(&emulator, config).await;
+    let settings = quick_run_settings(&emulator.endpoint);
     let mut runtime = Runtime::start(&clients, &deployment, settings).await.unwrap();
     let report = runtime.report(&deployment, &[]).join("\n");
     assert!(report.contains("from the synthesized template (PublisherSubscription)"), "{report}");
@@ -124,7 +75,7 @@ async fn a_command_on_one_regions_api_is_published_once_projected_everywhere_and
 
     let health = call(&urls[B], "GET", "/health", None, CALL).await.unwrap();
     assert_eq!(health.status, 200, "{}", health.body);
-    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed() }).unwrap();
+    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed(), back: None }).unwrap();
     let start = tokio::time::Instant::now();
     loop {
         match call(&urls[A], "GET", "/health", None, CALL).await {

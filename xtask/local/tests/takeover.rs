@@ -4,23 +4,18 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
+use common::{app_config, app_name, deploy_app, quick_run_settings};
 use domain::DomainEvent;
 use domain::origin::format_recorded_at;
-use engine::approval::{Approval, RequireApproval};
-use engine::deploy::deploy;
-use engine::plan::{DeployOptions, Plan, RegionSelection};
-use engine::session::Session;
 use local::clients::Clients;
 use local::gateway::client::call;
-use local::mapping::MappingSettings;
-use local::replication::ReplicationSettings;
-use local::run::{Kill, RunSettings, Runtime, build, discover};
+use local::run::{Kill, Runtime};
 use local::takeover::TakeoverSettings;
 use publisher::WatermarkTable;
 use serde_json::json;
-use stacks::AppConfig;
 use stacks::app::{event_log_table_name, event_stream_name, idempotency_table_name};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 use test_support::fixtures::task_event;
 use test_support::streams::kinesis_records;
@@ -28,23 +23,6 @@ use test_support::streams::kinesis_records;
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
 const WAIT: Duration = Duration::from_secs(40);
-
-fn config(app: &str) -> AppConfig {
-    let text = format!("app = \"{app}\"\nhome = \"{A}\"\n\n[[region]]\nname = \"{A}\"\n\n[[region]]\nname = \"{B}\"\n");
-    AppConfig::from_toml("takeover-test.toml", &text).unwrap()
-}
-
-/// The function binaries next to this test's own build, built only when missing.
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    if build::has_every_binary(&dir) {
-        return dir;
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    build::build_functions(&cargo, &workspace).unwrap()
-}
 
 async fn stream_of(clients: &Clients, app: &str, region: &str) -> Vec<DomainEvent> {
     let records = kinesis_records(&clients.kinesis(region), &event_stream_name(app)).await;
@@ -54,31 +32,9 @@ async fn stream_of(clients: &Clients, app: &str, region: &str) -> Vec<DomainEven
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_regions_replicated_but_unpublished_events_are_published_by_a_survivor_after_the_grace_period() {
     let emulator = engine::testing::emulator();
-    let aws = engine::testing::aws(&emulator).await;
-    let app = format!("tko{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
-    let session = Session::new(aws, config(&app)).await.unwrap();
-    let zips = std::env::temp_dir().join(format!("kit-takeover-zips-{app}"));
-    let artifacts = engine::artifacts::empty_archives(&zips, &app).unwrap();
-    let selection = RegionSelection { regions: Vec::new(), all: true };
-    let plan = Plan::new(&session.config, &session.assembly, &selection, &DeployOptions::default()).unwrap();
-    let report = deploy(&session, &plan, &artifacts, &Approval::new(RequireApproval::Never, false)).await.unwrap();
-    assert!(report.unsuccessful().is_empty(), "deploy failed");
-
-    let clients = Clients::emulator(&emulator.endpoint);
-    let deployment = discover::discover(&clients, &session.config, &[]).await.unwrap();
-    let settings = RunSettings {
-        endpoint: emulator.endpoint.clone(),
-        binaries: binaries(),
-        api_concurrency: 2,
-        base_port: 0,
-        mapping: MappingSettings::eager(),
-        replication: ReplicationSettings {
-            lag: Duration::from_millis(50),
-            poll: Duration::from_millis(20),
-            shard_discovery: Duration::from_millis(200),
-        },
-        log_dir: None,
-    };
+    let app = app_name("tko");
+    let (clients, deployment) = deploy_app(&emulator, app_config("takeover-test.toml", &app, &[A, B], &[])).await;
+    let settings = quick_run_settings(&emulator.endpoint);
     let mut runtime = Runtime::start(&clients, &deployment, settings).await.unwrap();
     let grace = Duration::from_secs(3);
     runtime.takeovers().configure(TakeoverSettings { grace, margin: Duration::ZERO, ..TakeoverSettings::default() });
@@ -94,7 +50,7 @@ async fn a_killed_regions_replicated_but_unpublished_events_are_published_by_a_s
     }
 
     // A is lost with two events in B's replica that its publisher never put on a stream.
-    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed() }).unwrap();
+    runtime.schedule(&Kill { region: A.to_owned(), after: runtime.elapsed(), back: None }).unwrap();
     runtime.outages().wait_down(A).await;
     let now = format_recorded_at(time::OffsetDateTime::now_utc());
     for sequence in 1..=2 {

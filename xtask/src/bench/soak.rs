@@ -3,7 +3,7 @@
 //! the last region killed half-way; prints the audit, events/s and the CPU time of each process
 //! (the emulator against the kit's own processes).
 
-use crate::local::SoakArgs;
+use crate::local::{DeployedAppArgs, SoakArgs};
 use anyhow::{Result, bail};
 use local::soak::{KillAt, report};
 use std::path::PathBuf;
@@ -55,10 +55,9 @@ pub fn run(args: &BenchSoakArgs) -> Result<()> {
         lag: 100,
         concurrency: args.concurrency,
         pair_every: 25,
+        hop_every: 4,
         quiet: 5,
-        config: args.config.clone(),
-        port: args.port,
-        regions: Vec::new(),
+        app: DeployedAppArgs { config: args.config.clone(), port: args.port, regions: Vec::new() },
         binaries: args.binaries.clone(),
     };
     let profile = if cfg!(debug_assertions) { "dev profile" } else { "release" };

@@ -1,4 +1,4 @@
-//! `cargo xtask local run [--regions R,...] [--kill R@T] [--for DURATION]`: the app deployed to
+//! `cargo xtask local run [--regions R,...] [--kill R@T[..T2]] [--for DURATION]`: the app deployed to
 //! the emulator, run on this machine by the local runtime (`local::run`): builds the function
 //! binaries for this machine, reads the deployment back, prints what is emulated and what is
 //! real and each region's API URL, and runs until Ctrl-C or `--for`. A killed region's unpublished
@@ -19,10 +19,10 @@ use std::time::Duration;
 /// Where each function environment's output goes.
 const LOG_DIR: &str = ".local/logs";
 
-/// Flags of `cargo xtask local run`.
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// The app configuration (deployed to the emulator, e.g. by `cargo xtask demo`).
+/// Which deployed app to run and where: flags of `cargo xtask local run` and `local soak`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployedAppArgs {
+    /// The app configuration deployed to the emulator (e.g. by `cargo xtask demo`).
     #[arg(long, default_value = "regions.toml")]
     pub config: PathBuf,
     /// Port of the local emulator.
@@ -31,9 +31,30 @@ pub struct RunArgs {
     /// Regions to run (comma-separated; default: every region of the config).
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
+}
+
+impl DeployedAppArgs {
+    /// The runtime's options for this app, its first API on `api_port` (0: free ports), the
+    /// function binaries in `binaries` or built when `None`.
+    pub fn runtime_options(&self, api_port: u16, binaries: Option<PathBuf>) -> RuntimeOptions {
+        RuntimeOptions {
+            config: self.config.clone(),
+            port: self.port,
+            regions: self.regions.clone(),
+            api_port,
+            binaries,
+        }
+    }
+}
+
+/// Flags of `cargo xtask local run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub app: DeployedAppArgs,
     /// Take a region down at a time after the start: its functions, API and replication stop
-    /// (`eu-west-1@30s`; repeat for several).
-    #[arg(long = "kill", value_name = "REGION@TIME")]
+    /// (`eu-west-1@30s`; repeat for several); `eu-west-1@30s..90s` brings it back at 90 s.
+    #[arg(long = "kill", value_name = "REGION@TIME[..RETURN]")]
     pub kills: Vec<Kill>,
     /// Stop after this long (`90s`, `5m`) instead of waiting for Ctrl-C.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
@@ -71,13 +92,7 @@ pub struct RuntimeOptions {
 impl RunArgs {
     /// Runs the command.
     pub fn run(&self) -> Result<()> {
-        let options = RuntimeOptions {
-            config: self.config.clone(),
-            port: self.port,
-            regions: self.regions.clone(),
-            api_port: self.api_port,
-            binaries: self.binaries.clone(),
-        };
+        let options = self.app.runtime_options(self.api_port, self.binaries.clone());
         crate::runtime()?.block_on(async {
             let (mut runtime, deployment) = start_runtime(&options).await?;
             for kill in &self.kills {
@@ -174,6 +189,11 @@ fn announce_kill(runtime: &Runtime, kill: &Kill) {
             "t={:.1}s: {region} is down: its API no longer answers, its functions, mappings and replication stopped",
             start.elapsed().as_secs_f64()
         );
+        outages.wait_up(&region).await;
+        println!(
+            "t={:.1}s: {region} is back: its API answers, its mappings and replication resume where they stopped",
+            start.elapsed().as_secs_f64()
+        );
     });
 }
 
@@ -197,9 +217,9 @@ fn print_stats(runtime: &Runtime) {
     if let Some(replication) = runtime.replication() {
         let stats = replication.stats();
         println!(
-            "  replication: {} local writes, {} applied elsewhere, {} conflicts, {} dropped by outages, {} failed tries \
+            "  replication: {} local writes, {} applied elsewhere, {} conflicts, {} held during outages, {} failed tries \
              retried",
-            stats.local_writes, stats.applied, stats.conflicts, stats.dropped_by_outage, stats.retried
+            stats.local_writes, stats.applied, stats.conflicts, stats.held_by_outage, stats.retried
         );
     }
 }

@@ -4,8 +4,7 @@
 //! store and prints the report; exits non-zero when anything acknowledged is lost or out of
 //! order. `cargo xtask bench soak` runs the same with the benchmark's defaults.
 
-use super::run::{RuntimeOptions, prepare_runtime};
-use crate::options::DEFAULT_LOCAL_PORT;
+use super::run::{DeployedAppArgs, prepare_runtime};
 use anyhow::{Result, bail};
 use local::soak::driver::DriveSettings;
 use local::soak::{KillAt, Soak, SoakSettings, report};
@@ -37,18 +36,15 @@ pub struct SoakArgs {
     /// Every n-th command of a task is a concurrent pair from two regions (0: none).
     #[arg(long, default_value_t = 25)]
     pub pair_every: usize,
+    /// Every n-th command of a task goes to the next live region, the others to the task's
+    /// current one (1: every command goes to the next region).
+    #[arg(long, default_value_t = 4)]
+    pub hop_every: usize,
     /// Quiet this long (nothing read, delivered or replicated) before the audit, in seconds.
     #[arg(long, default_value_t = 5)]
     pub quiet: u64,
-    /// The app configuration deployed to the emulator (e.g. by `cargo xtask demo`).
-    #[arg(long, default_value = "regions.toml")]
-    pub config: PathBuf,
-    /// Port of the local emulator.
-    #[arg(long, default_value_t = DEFAULT_LOCAL_PORT)]
-    pub port: u16,
-    /// Regions to run (comma-separated; default: every region of the config).
-    #[arg(long, value_delimiter = ',')]
-    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub app: DeployedAppArgs,
     /// Use the function binaries in DIR as they are instead of building them.
     #[arg(long, value_name = "DIR")]
     pub binaries: Option<PathBuf>,
@@ -71,6 +67,7 @@ impl SoakArgs {
                 aggregates: self.aggregates,
                 concurrency: self.concurrency,
                 pair_every: self.pair_every,
+                hop_every: self.hop_every,
                 call_timeout: Duration::from_secs(10),
             },
             kill: self.kill.clone(),
@@ -100,16 +97,9 @@ impl SoakArgs {
         if self.events == 0 || self.aggregates == 0 {
             bail!("--events and --aggregates must be at least 1");
         }
-        let options = RuntimeOptions {
-            config: self.config.clone(),
-            port: self.port,
-            regions: self.regions.clone(),
-            api_port: 0,
-            binaries: self.binaries.clone(),
-        };
+        let options = self.app.runtime_options(0, self.binaries.clone());
         let (clients, deployment, mut run) = prepare_runtime(&options).await?;
-        (run.mapping, run.replication.poll) = local::soak::polling();
-        run.replication.lag = Duration::from_millis(self.lag);
+        (run.mapping, run.replication) = local::soak::polling(Duration::from_millis(self.lag));
         run.api_concurrency = self.concurrency.max(1);
         let settings = self.settings();
         println!(

@@ -8,6 +8,7 @@ mod destroy;
 mod diff;
 mod dns;
 mod drill;
+mod emulator;
 mod following;
 mod guard;
 mod mocked;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod payload;
 
 use crate::mapping::Invoker;
+use crate::writes::Writes;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -40,6 +41,8 @@ pub struct GatewayConfig {
     pub function: String,
     /// The loopback port to listen on (0: any free port).
     pub port: u16,
+    /// Told of every command answered with a 2xx (a write the region's replicas read at once).
+    pub writes: Writes,
 }
 
 /// A running gateway; stops when dropped.
@@ -166,8 +169,12 @@ async fn handle<I: Invoker>(served: &Served<I>, peer: SocketAddr, request: &Http
         time: OffsetDateTime::now_utc(),
     };
     let event = payload::request_event(request, &route, &parameters, &context);
-    match served.invoker.invoke(&config.function, Bytes::from(event.to_string())).await {
+    let response = match served.invoker.invoke(&config.function, Bytes::from(event.to_string())).await {
         Ok(invoked) => payload::response_from(&invoked.response),
         Err(_) => payload::internal_error(),
+    };
+    if request.method != "GET" && (200..300).contains(&response.status) {
+        config.writes.wrote(&config.region);
     }
+    response
 }

@@ -9,8 +9,8 @@
 //!   .subscribe()           -> MappingEvent stream
 //! ```
 //!
-//! A mapping stops when its handle is stopped or dropped, or when its region goes down in the
-//! shared [`Outages`](crate::outage::Outages). Locally these mappings must be the only consumers
+//! A mapping stops when its handle is stopped or dropped, and pauses while its region is down in
+//! the shared [`Outages`](crate::outage::Outages). Locally these mappings must be the only consumers
 //! of their streams: moto runs its own mappings on table streams by invoking a function it
 //! cannot run and then drops the records, so the deployer leaves such mappings out and the
 //! runtime starts them from the template ([`MappingConfig::from_template`]). On a Kinesis stream
@@ -227,14 +227,13 @@ impl Drop for MappingHandle {
     }
 }
 
-/// Reads the shard list until stopped; starts each shard once its parents are finished.
+/// Reads the shard list until stopped; starts each shard once its parents are finished. While
+/// the region is down nothing of the mapping runs; it resumes from where it stopped (each shard
+/// from its last checkpoint, a batch in flight included) when the region is back.
 async fn run<I: Invoker>(mapping: Arc<Mapping<I>>) {
     let region = mapping.config.region().to_owned();
     let outages = mapping.outages.clone();
-    tokio::select! {
-        () = poll_shards(mapping) => {}
-        () = outages.wait_down(&region) => {}
-    }
+    outages.while_up(&region, poll_shards(mapping)).await;
 }
 
 async fn poll_shards<I: Invoker>(mapping: Arc<Mapping<I>>) {
@@ -253,7 +252,8 @@ async fn poll_shards<I: Invoker>(mapping: Arc<Mapping<I>>) {
                         crate::streams::StartAt::TrimHorizon
                     };
                     started.insert(shard.id.clone());
-                    shards.spawn(shard::run(mapping.clone(), shard.id.clone(), start));
+                    let worker = shard::run(mapping.clone(), shard.id.clone(), start);
+                    shards.spawn(mapping.outages.while_up(mapping.config.region(), worker));
                 }
                 first_listing = false;
             }

@@ -60,10 +60,7 @@ pub(super) async fn run<I: Invoker>(mapping: Arc<Mapping<I>>, shard: String, sta
     let mut worker =
         ShardWorker { mapping, cursor, buffer: VecDeque::new(), buffered_since: None, filtered_after_buffer: None };
     while let Some(batch) = worker.next_batch().await {
-        if !worker.process(batch).await {
-            // The region went down: stop here, as the mapping does.
-            std::future::pending::<()>().await;
-        }
+        worker.process(batch).await;
         if worker.buffer.is_empty()
             && let Some(sequence) = worker.filtered_after_buffer.take()
         {
@@ -161,20 +158,18 @@ impl<I: Invoker> ShardWorker<I> {
         batch
     }
 
-    /// Delivers `batch` until every record is done or discarded. False if the region went down.
-    async fn process(&mut self, batch: Vec<Delivery>) -> bool {
+    /// Delivers `batch` until every record is done or discarded; nothing is invoked while the
+    /// region is down (the batch waits for its return).
+    async fn process(&mut self, batch: Vec<Delivery>) {
         let mut queue = VecDeque::from([Pending::new(batch)]);
         while let Some(mut pending) = queue.pop_front() {
+            self.mapping.outages.wait_up(self.mapping.config.region()).await;
             self.discard_aged(&mut pending).await;
             if pending.records.is_empty() {
                 continue;
             }
-            if self.mapping.outages.is_down(self.mapping.config.region()) {
-                return false;
-            }
             self.invoke(pending, &mut queue).await;
         }
-        true
     }
 
     async fn invoke(&mut self, mut pending: Pending, queue: &mut VecDeque<Pending>) {

@@ -7,9 +7,16 @@
 //! whose NewImage is the winner (DynamoDB developer guide, "How DynamoDB global tables work":
 //! each replica's stream carries every write, local or replicated).
 //!
-//! Replication to and from a region stops when it goes down in the shared
-//! [`Outages`](crate::outage::Outages): its replica stops reading and applying, and writes it
-//! sent that were still waiting out their lag are dropped, as an outage leaves them unreplicated.
+//! Replication to and from a region pauses while it is down in the shared
+//! [`Outages`](crate::outage::Outages): its replica stops reading and applying, and the other
+//! replicas hold the writes it sent that were still waiting out their lag. When the region comes
+//! back, its writes that had not propagated go out (last writer wins against what the other
+//! regions wrote to the same items meanwhile), and what they wrote reaches it: for an MREC global
+//! table AWS keeps an offline Region's unpropagated writes and propagates them when it comes back
+//! online (see [`crate::outage`] for the source). Nothing is dropped, and no surviving replica
+//! sends another region's writes on: replicas never repair each other on AWS either. The returning
+//! region serves again (its API, functions and mappings) only once each of its replicas has read
+//! its stream to the end and applied what the others wrote meanwhile ([`Outages::rejoin`]).
 
 mod replica;
 pub mod stamp;
@@ -17,6 +24,7 @@ pub mod stamp;
 use crate::clients::Clients;
 use crate::outage::Outages;
 use crate::streams::Stream;
+use crate::writes::Writes;
 use replica::Replica;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,7 +98,7 @@ pub struct Replicated {
     applied: AtomicU64,
     conflicts: AtomicU64,
     superseded: AtomicU64,
-    dropped_by_outage: AtomicU64,
+    held_by_outage: AtomicU64,
     retried: AtomicU64,
     pairs: Mutex<BTreeMap<(String, String), PairStats>>,
 }
@@ -117,8 +125,8 @@ pub struct ReplicationSnapshot {
     pub conflicts: u64,
     /// Writes not applied because the replica held a later one.
     pub superseded: u64,
-    /// Writes dropped because their origin or target region was down.
-    pub dropped_by_outage: u64,
+    /// Writes that were due while their origin was down, held until it came back.
+    pub held_by_outage: u64,
     /// Tries to apply a write that failed and were scheduled again (a write is never dropped
     /// while both regions are up).
     pub retried: u64,
@@ -148,7 +156,7 @@ impl Replicated {
             applied: get(&self.applied),
             conflicts: get(&self.conflicts),
             superseded: get(&self.superseded),
-            dropped_by_outage: get(&self.dropped_by_outage),
+            held_by_outage: get(&self.held_by_outage),
             retried: get(&self.retried),
             pairs: self.pairs.lock().map(|p| p.clone()).unwrap_or_default(),
         }
@@ -167,8 +175,8 @@ pub enum ReplicationEventKind {
     },
     /// Not applied: the target holds a later write.
     Superseded,
-    /// Not applied: the origin or the target is down.
-    DroppedByOutage,
+    /// Not applied yet: its origin is down; held until it is back.
+    HeldByOutage,
     /// A call failed.
     Error(String),
 }
@@ -194,9 +202,22 @@ struct Shared {
     outages: Outages,
     stats: Replicated,
     events: broadcast::Sender<ReplicationEvent>,
+    /// Per region: its replicas (one per table), and how many caught up since it returned.
+    returns: Mutex<BTreeMap<String, (usize, usize)>>,
 }
 
 impl Shared {
+    /// One replica of `region` caught up after its return; when all have, the region serves again.
+    fn caught_up(&self, region: &str) {
+        let Ok(mut returns) = self.returns.lock() else { return };
+        let Some((replicas, caught_up)) = returns.get_mut(region) else { return };
+        *caught_up += 1;
+        if *caught_up >= *replicas {
+            *caught_up = 0;
+            self.outages.rejoin(region);
+        }
+    }
+
     fn emit(&self, table: &str, from: &str, to: &str, kind: ReplicationEventKind) {
         let event = ReplicationEvent {
             at: Instant::now(),
@@ -222,15 +243,29 @@ impl std::fmt::Debug for Replication {
 }
 
 impl Replication {
-    /// Describes every replica (its stream), then starts replicating `tables`.
+    /// Describes every replica (its stream), then starts replicating `tables`; a replica reads its
+    /// stream at once when `writes` says its region's API wrote.
     pub async fn start(
         clients: &Clients,
         tables: &[GlobalTable],
         outages: Outages,
+        writes: &Writes,
         settings: ReplicationSettings,
     ) -> Result<Replication, ReplicationError> {
-        let shared =
-            Arc::new(Shared { settings, outages, stats: Replicated::default(), events: broadcast::channel(4_096).0 });
+        let mut returns: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for region in tables.iter().flat_map(|t| &t.regions) {
+            returns.entry(region.clone()).or_default().0 += 1;
+        }
+        // A returning region serves again once its replicas caught up.
+        outages.gate_returns();
+        let returns = Mutex::new(returns);
+        let shared = Arc::new(Shared {
+            settings,
+            outages,
+            stats: Replicated::default(),
+            events: broadcast::channel(4_096).0,
+            returns,
+        });
         let mut tasks = Vec::new();
         for table in tables {
             let mut replicas = Vec::new();
@@ -244,6 +279,7 @@ impl Replication {
                     clients.dynamodb(region),
                     stream,
                     inbox,
+                    writes.subscribe(region),
                 );
                 replicas.push((replica, sender));
             }

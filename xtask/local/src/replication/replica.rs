@@ -3,6 +3,14 @@
 //! carry no marker: 2019.11.21 global tables add no `aws:rep:*` attributes, DynamoDB developer
 //! guide, "Upgrading global tables"), sends each local write to every other replica, and applies
 //! the writes it receives once their lag has passed, by last writer wins ([`super::stamp`]).
+//!
+//! While its region is down a replica does nothing: it neither reads its stream nor applies what
+//! it receives, and its peers hold the writes it sent them that were still waiting out their lag.
+//! When the region comes back, it reads its stream on from where it stopped (the writes made
+//! before the outage that had not propagated go out now, stamped as of the outage so that last
+//! writer wins judges them by when they were made), applies what the other regions wrote
+//! meanwhile, and its peers apply what they held. This is what a global table does for an
+//! offline Region (see [`crate::outage`]).
 
 use super::stamp::{Stamp, Verdict, judge};
 use super::{Replicated, ReplicationEventKind, Shared};
@@ -12,7 +20,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::AttributeValue as StreamValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 /// A write one replica sends the others.
@@ -48,6 +56,8 @@ pub(super) struct Replica {
     pub(super) stream: Stream,
     pub(super) inbox: mpsc::UnboundedReceiver<Incoming>,
     pub(super) peers: Vec<(String, mpsc::UnboundedSender<Incoming>)>,
+    /// Fires when the region's API wrote: read the stream now.
+    wrote: Arc<tokio::sync::Notify>,
     cursors: BTreeMap<String, ShardCursor>,
     started: BTreeSet<String>,
     finished: BTreeSet<String>,
@@ -56,9 +66,19 @@ pub(super) struct Replica {
     /// Writes this replica applied and has not yet seen on its stream: (image, stamp).
     expected: HashMap<String, VecDeque<(Option<String>, Stamp)>>,
     waiting: VecDeque<Incoming>,
+    /// Writes due while their origin was down: applied once it is back.
+    held: Vec<Incoming>,
+    /// Writes stamped as of an outage so far (keeps their stamps distinct and in stream order).
+    backlog: u128,
+    /// The outage (its start) whose return this replica reported caught up.
+    reported_return: Option<SystemTime>,
+    /// Reads of the stream in a row that found nothing (the poll backs off while it is idle).
+    idle_reads: u32,
 }
 
 const CONDITION_RETRIES: usize = 3;
+/// At most this many polls pass between two reads of an idle stream (a power of two).
+const IDLE_BACKOFF: u32 = 8;
 /// Wait before trying a failed write again, doubled per failure up to [`RETRY_CAP`].
 const RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(50);
 const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(1);
@@ -71,6 +91,7 @@ impl Replica {
         dynamodb: aws_sdk_dynamodb::Client,
         stream: Stream,
         inbox: mpsc::UnboundedReceiver<Incoming>,
+        wrote: Arc<tokio::sync::Notify>,
     ) -> Replica {
         Replica {
             shared,
@@ -80,6 +101,7 @@ impl Replica {
             stream,
             inbox,
             peers: Vec::new(),
+            wrote,
             cursors: BTreeMap::new(),
             started: BTreeSet::new(),
             finished: BTreeSet::new(),
@@ -87,27 +109,32 @@ impl Replica {
             versions: HashMap::new(),
             expected: HashMap::new(),
             waiting: VecDeque::new(),
+            held: Vec::new(),
+            backlog: 0,
+            reported_return: None,
+            idle_reads: 0,
         }
     }
 
-    /// Works until the region goes down (or the task is aborted).
+    /// Works while the region is up, paused while it is down, until the task is aborted.
     pub(super) async fn run(mut self) {
         let outages = self.shared.outages.clone();
         let region = self.region.clone();
-        tokio::select! {
-            () = self.work() => {}
-            () = outages.wait_down(&region) => {}
-        }
+        outages.while_connected(&region, self.work()).await;
     }
 
     async fn work(&mut self) {
         loop {
-            self.read_stream().await;
+            self.release_held();
+            let read = self.read_stream().await;
+            self.idle_reads = if read > 0 { 0 } else { self.idle_reads.saturating_add(1) };
             self.apply_due().await;
+            self.report_caught_up();
             let wake = self.waiting.front().map(|w| w.due);
-            let poll = tokio::time::sleep(self.shared.settings.poll);
+            let poll = tokio::time::sleep(self.poll_wait());
             tokio::select! {
                 () = poll => {}
+                () = self.wrote.notified() => self.idle_reads = 0,
                 Some(incoming) = self.inbox.recv() => self.waiting.push_back(incoming),
                 () = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {}
             }
@@ -117,8 +144,16 @@ impl Replica {
         }
     }
 
-    /// Reads every new record of the table's stream.
-    async fn read_stream(&mut self) {
+    /// The wait before the next read of the stream: the poll while it has records, doubled per
+    /// read in a row that found none, up to [`IDLE_BACKOFF`] times the poll. Every read of an idle
+    /// stream is a call the endpoint serves; a write from a peer wakes the replica at once anyway.
+    fn poll_wait(&self) -> Duration {
+        self.shared.settings.poll.saturating_mul(1 << self.idle_reads.min(IDLE_BACKOFF.trailing_zeros()))
+    }
+
+    /// Reads every new record of the table's stream; how many it read.
+    async fn read_stream(&mut self) -> usize {
+        let mut read = 0;
         let relist = self.listed_at.is_none_or(|at| at.elapsed() >= self.shared.settings.shard_discovery);
         if relist {
             self.listed_at = Some(Instant::now());
@@ -147,9 +182,11 @@ impl Replica {
                 };
                 let finished = cursor.is_finished();
                 let empty = records.is_empty();
+                read += records.len();
                 for record in records {
-                    if let RecordBody::DynamoDb(record) = record.body {
-                        self.observe(&record);
+                    if let RecordBody::DynamoDb(change) = &record.body {
+                        let stamp = self.stamp_of(record.arrival);
+                        self.observe(change, stamp);
                     }
                 }
                 if finished {
@@ -161,10 +198,59 @@ impl Replica {
                 }
             }
         }
+        read
+    }
+
+    /// The stamp of a local write read now, created at `created` (`ApproximateCreationDateTime`,
+    /// rounded down to the second). A write read after its region came back that was created
+    /// before the return was made before the outage (nothing writes to a region that is down):
+    /// it gets a stamp as of the moment the region went down, so that a write another region
+    /// made to the same item during the outage wins, as it does on AWS, where last writer wins
+    /// compares the times the writes were made. Every other write is stamped when it is seen.
+    fn stamp_of(&mut self, created: SystemTime) -> Stamp {
+        let outage = self.shared.outages.last_outage(&self.region);
+        let before_return =
+            outage.and_then(|o| Some((o.down, o.up?))).filter(|(_, up)| created + Duration::from_secs(1) <= *up);
+        match before_return {
+            Some((down, _)) => {
+                self.backlog += 1;
+                let nanos = down.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()) + self.backlog;
+                Stamp { nanos, region: self.region.clone() }
+            }
+            None => Stamp::now(&self.region),
+        }
+    }
+
+    /// Once its region is returning and this replica has read its stream to the end and applied
+    /// every write that is due, it says so ([`super::Shared::caught_up`]).
+    fn report_caught_up(&mut self) {
+        let outages = &self.shared.outages;
+        if !outages.is_returning(&self.region) {
+            return;
+        }
+        let Some(outage) = outages.last_outage(&self.region) else { return };
+        let now = tokio::time::Instant::now();
+        let pending = !self.inbox.is_empty() || self.waiting.front().is_some_and(|w| w.due <= now);
+        if self.reported_return != Some(outage.down) && !pending {
+            self.reported_return = Some(outage.down);
+            self.shared.caught_up(&self.region);
+        }
+    }
+
+    /// Writes held while their origin was down go back in line once it is up.
+    fn release_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let outages = &self.shared.outages;
+        let (back, still): (Vec<Incoming>, Vec<Incoming>) =
+            std::mem::take(&mut self.held).into_iter().partition(|w| !outages.is_cut_off(&w.origin));
+        self.held = still;
+        self.waiting.extend(back);
     }
 
     /// One record of this replica's stream: a write it applied, or a local write to send out.
-    fn observe(&mut self, record: &aws_sdk_dynamodbstreams::types::Record) {
+    fn observe(&mut self, record: &aws_sdk_dynamodbstreams::types::Record, stamp: Stamp) {
         let Some(change) = &record.dynamodb else { return };
         let Some(keys) = change.keys.clone() else { return };
         let key = canonical(&keys);
@@ -173,15 +259,14 @@ impl Replica {
         let shape = image.as_ref().map(canonical);
         if let Some(expected) = self.expected.get_mut(&key) {
             if let Some(position) = expected.iter().position(|(written, _)| *written == shape) {
-                let (_, stamp) = expected.remove(position).unwrap_or((None, Stamp::now(&self.region)));
+                let applied = expected.remove(position).map_or(stamp, |(_, applied)| applied);
                 if expected.is_empty() {
                     self.expected.remove(&key);
                 }
-                self.versions.insert(key, Version { stamp, image });
+                self.versions.insert(key, Version { stamp: applied, image });
                 return;
             }
         }
-        let stamp = Stamp::now(&self.region);
         let replaced = self.versions.get(&key).map(|v| v.stamp.clone());
         self.versions.insert(key.clone(), Version { stamp: stamp.clone(), image: image.clone() });
         Replicated::add(&self.shared.stats.local_writes, 1);
@@ -199,9 +284,11 @@ impl Replica {
                 due,
                 failures: 0,
             };
-            // A peer whose region is down has stopped listening: nothing replicates to it.
+            // A peer that is down keeps its inbox and reads it when it is back; a closed inbox
+            // means replication was stopped.
             if sender.send(incoming).is_err() {
-                self.shared.emit(&self.table, &self.region, peer, ReplicationEventKind::DroppedByOutage);
+                let kind = ReplicationEventKind::Error(format!("replication to {peer} has stopped"));
+                self.shared.emit(&self.table, &self.region, peer, kind);
             }
         }
     }
@@ -211,9 +298,12 @@ impl Replica {
         let now = tokio::time::Instant::now();
         while self.waiting.front().is_some_and(|w| w.due <= now) {
             let Some(incoming) = self.waiting.pop_front() else { break };
-            if self.shared.outages.is_down(&incoming.origin) {
-                Replicated::add(&self.shared.stats.dropped_by_outage, 1);
-                self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::DroppedByOutage);
+            if self.shared.outages.is_cut_off(&incoming.origin) {
+                // Still on its way out of a region that went down: it goes on when that region
+                // is back, as a global table propagates an offline Region's writes on its return.
+                Replicated::add(&self.shared.stats.held_by_outage, 1);
+                self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::HeldByOutage);
+                self.held.push(incoming);
                 continue;
             }
             if let Err(mut failed) = self.apply(incoming).await {
@@ -264,7 +354,9 @@ impl Replica {
                     self.applied(&incoming, conflict);
                     return Ok(());
                 }
-                Err(WriteError::Changed) => self.read_stream().await,
+                Err(WriteError::Changed) => {
+                    self.read_stream().await;
+                }
                 Err(WriteError::Failed(message)) => {
                     if incoming.failures == 0 {
                         let kind = ReplicationEventKind::Error(format!("{message} (tried again until it is applied)"));

@@ -6,7 +6,9 @@
 //! tables. A region killed in the shared [`Outages`] (now, or at a time: `--kill R@T`) stops its
 //! mappings and replication (they watch the outages), its API and its function processes; after a
 //! grace period the first region still up takes the lost region's unpublished events over
-//! ([`crate::takeover`], the engine's takeover; [`Runtime::takeovers`]).
+//! ([`crate::takeover`], the engine's takeover; [`Runtime::takeovers`]). A killed region can come
+//! back (`--kill R@T..T2`, [`Outages::restore`]): its API serves again on the same port and its
+//! mappings and replication resume from where they stopped.
 //!
 //! ```text
 //! discover(clients, config, regions) -> Deployment            (what is deployed, read back)
@@ -27,6 +29,7 @@ use crate::outage::Outages;
 use crate::replication::{Replication, ReplicationError, ReplicationSettings};
 use crate::streams::{ShardInfo, Stream};
 use crate::takeover::Takeovers;
+use crate::writes::Writes;
 use crate::{AwsAccess, DEFAULT_ACCOUNT, FunctionSpec, Host, HostError, HostSettings};
 use stacks::app::{FunctionKind, ROUTES};
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,25 +59,36 @@ pub struct RunSettings {
     pub log_dir: Option<PathBuf>,
 }
 
-/// `R@T`: take region R down T after the start (`eu-west-1@30s`, `@1m`, `@500ms`, `@45`).
+/// `R@T`: take region R down T after the start (`eu-west-1@30s`, `@1m`, `@500ms`, `@45`);
+/// `R@T..T2`: and bring it back T2 after the start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kill {
     /// The region.
     pub region: String,
     /// Time after the start.
     pub after: Duration,
+    /// Time after the start when it comes back (`None`: it stays down).
+    pub back: Option<Duration>,
 }
 
 impl FromStr for Kill {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Kill, String> {
-        let (region, at) =
-            text.split_once('@').ok_or_else(|| format!("{text:?}: expected REGION@TIME, e.g. eu-west-1@30s"))?;
+        let (region, at) = text
+            .split_once('@')
+            .ok_or_else(|| format!("{text:?}: expected REGION@TIME or REGION@TIME..RETURN, e.g. eu-west-1@30s"))?;
         if region.is_empty() {
             return Err(format!("{text:?}: the region is missing before @"));
         }
-        Ok(Kill { region: region.to_owned(), after: parse_duration(at)? })
+        let (after, back) = match at.split_once("..") {
+            Some((down, up)) => (parse_duration(down)?, Some(parse_duration(up)?)),
+            None => (parse_duration(at)?, None),
+        };
+        if back.is_some_and(|back| back <= after) {
+            return Err(format!("{text:?}: the return must come after the kill, e.g. eu-west-1@30s..90s"));
+        }
+        Ok(Kill { region: region.to_owned(), after, back })
     }
 }
 
@@ -173,15 +187,16 @@ impl Runtime {
         // Each process starts in its binary's directory, so a relative path would not find it.
         settings.binaries = std::path::absolute(&settings.binaries).unwrap_or(settings.binaries);
         let outages = Outages::new();
+        let writes = Writes::new();
         let mut regions = Vec::new();
         for (index, region) in deployment.regions.iter().enumerate() {
-            regions.push(start_region(clients, region, index, &settings, &outages).await?);
+            regions.push(start_region(clients, region, index, &settings, (&outages, &writes)).await?);
         }
         let replication = if deployment.global_tables.is_empty() {
             None
         } else {
             let settings = settings.replication.clone();
-            Some(Replication::start(clients, &deployment.global_tables, outages.clone(), settings).await?)
+            Some(Replication::start(clients, &deployment.global_tables, outages.clone(), &writes, settings).await?)
         };
         let takeovers = Takeovers::default();
         let names: Vec<String> = deployment.regions.iter().map(|r| r.region.clone()).collect();
@@ -224,13 +239,17 @@ impl Runtime {
         self.replication.as_ref()
     }
 
-    /// Takes `kill.region` down `kill.after` the start (at once if that time has passed).
+    /// Takes `kill.region` down `kill.after` the start (at once if that time has passed), and
+    /// brings it back at `kill.back`, if given.
     pub fn schedule(&mut self, kill: &Kill) -> Result<(), RunError> {
         if !self.regions.iter().any(|r| r.region == kill.region) {
             let running: Vec<&str> = self.regions.iter().map(|r| r.region.as_str()).collect();
             return Err(RunError::UnknownRegion(kill.region.clone(), running.join(", ")));
         }
         self.kills.push(self.outages.kill_at(&kill.region, self.started + kill.after));
+        if let Some(back) = kill.back {
+            self.kills.push(self.outages.restore_at(&kill.region, self.started + back));
+        }
         Ok(())
     }
 
@@ -264,7 +283,7 @@ async fn start_region(
     deployed: &discover::RegionDeployment,
     index: usize,
     settings: &RunSettings,
-    outages: &Outages,
+    (outages, writes): (&Outages, &Writes),
 ) -> Result<RegionRun, RunError> {
     let region = deployed.region.clone();
     let log_dir = settings.log_dir.as_ref().map(|dir| dir.join(&region));
@@ -306,14 +325,18 @@ async fn start_region(
         routes: ROUTES.iter().map(|r| (*r).to_owned()).collect(),
         function: api,
         port,
+        writes: writes.clone(),
     };
-    let gateway = Gateway::start(gateway, host.clone()).await.map_err(|error| RunError::Gateway {
+    let mut config = gateway;
+    let gateway = Gateway::start(config.clone(), host.clone()).await.map_err(|error| RunError::Gateway {
         region: region.clone(),
         port,
         error,
     })?;
     let url = gateway.url();
-    let watcher = tokio::spawn(stop_on_outage(region.clone(), gateway, host.clone(), outages.clone()));
+    // It comes back on the port it had, so its URL stays the same.
+    config.port = url.rsplit(':').next().and_then(|port| port.parse().ok()).unwrap_or(port);
+    let watcher = tokio::spawn(follow_outages(config, gateway, host.clone(), outages.clone()));
     Ok(RegionRun { region, url, functions, mappings, host, watcher })
 }
 
@@ -321,14 +344,27 @@ fn index_port(index: usize) -> u16 {
     u16::try_from(index).unwrap_or(u16::MAX)
 }
 
-/// When `region` goes down: its API stops answering and its function processes stop (its
-/// mappings and replication watch the same outages and stop themselves).
-async fn stop_on_outage(region: String, mut gateway: Gateway, host: Arc<Host>, outages: Outages) {
-    outages.wait_down(&region).await;
-    gateway.stop();
-    host.shutdown().await;
-    // Keep the (stopped) gateway until the runtime ends, so nothing reopens its port.
-    std::future::pending::<()>().await;
+/// When the gateway's region goes down: its API stops answering and its idle function processes
+/// stop (its mappings and replication watch the same outages and pause themselves); when it comes
+/// back, its API serves again on the same port (its functions start again on demand).
+async fn follow_outages(config: GatewayConfig, mut gateway: Gateway, host: Arc<Host>, outages: Outages) {
+    let region = config.region.clone();
+    loop {
+        outages.wait_down(&region).await;
+        gateway.stop();
+        host.shutdown().await;
+        outages.wait_up(&region).await;
+        // The port was just released; binding it again can race the old listener's close.
+        for _ in 0..50 {
+            match Gateway::start(config.clone(), host.clone()).await {
+                Ok(started) => {
+                    gateway = started;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
 }
 
 /// How many invocations Lambda runs at once for `function`'s mappings: one per open shard of
@@ -358,7 +394,10 @@ mod tests {
     #[test]
     fn kills_and_durations_parse_with_their_units_and_bad_ones_say_how_to_fix_them() {
         let kill: Kill = "eu-west-1@30s".parse().expect("kill");
-        assert_eq!(kill, Kill { region: "eu-west-1".into(), after: Duration::from_secs(30) });
+        assert_eq!(kill, Kill { region: "eu-west-1".into(), after: Duration::from_secs(30), back: None });
+        let back: Kill = "eu-west-1@30s..2m".parse().expect("kill and return");
+        assert_eq!(back.back, Some(Duration::from_secs(120)));
+        assert!("eu-west-1@30s..10s".parse::<Kill>().unwrap_err().contains("return must come after"));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));

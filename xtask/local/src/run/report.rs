@@ -78,6 +78,13 @@ pub(super) fn lines(runtime: &Runtime, deployment: &Deployment, kills: &[Kill]) 
             "kill: {} at {:?}: its API, function processes, mappings and replication to and from it stop",
             kill.region, kill.after
         ));
+        if let Some(back) = kill.back {
+            lines.push(format!(
+                "return: {} at {back:?}: its API serves again, its mappings and replication resume from where they \
+                 stopped (its writes not yet replicated go out, the others' writes come in)",
+                kill.region
+            ));
+        }
     }
     lines
 }

@@ -1,16 +1,20 @@
 //! The exactly-once soak on the local runtime: starts the runtime for a deployed app (with
 //! publish failures injected in front of Kinesis if asked), drives commands through every
 //! region's HTTP API ([`driver`]), takes a region down when a share of the commands has been
-//! acknowledged (`--kill R@50%`, the runtime's own outage), waits until nothing moves any more,
-//! then reads every store back ([`snapshot`]) and audits it against what was acknowledged
-//! ([`audit`], where "lost", "duplicated effect" and "order violation" are defined), and
-//! reports it with the CPU time of each process ([`profile`], [`report`]).
+//! acknowledged (`--kill R@50%`, the runtime's own outage), waits until nothing moves any more
+//! (after the takeover of the killed region's events), reads every replica of the log (what is
+//! stranded in the killed region), brings the killed region back and waits until nothing moves
+//! again, then reads every store back ([`snapshot`]) and audits the converged system against what
+//! was acknowledged ([`audit`], where "lost", "stranded", "duplicated effect" and "order
+//! violation" are defined), and reports it with the CPU time of each process ([`profile`],
+//! [`report`]).
 //!
 //! ```text
 //! run(clients, deployment, RunSettings, SoakSettings) -> Soak { driven, audit, phases, profile, faults }
 //! ```
 
 pub mod audit;
+pub mod calls;
 pub mod driver;
 pub mod faults;
 pub mod profile;
@@ -19,6 +23,7 @@ pub mod snapshot;
 
 use crate::clients::Clients;
 use crate::mapping::MappingSettings;
+use crate::replication::ReplicationSettings;
 use crate::run::{Deployment, RunError, RunSettings, Runtime};
 use audit::Audit;
 use driver::{DriveSettings, Driven, Progress, Targets};
@@ -79,8 +84,11 @@ pub struct Phases {
     pub start: Duration,
     /// Sending the commands.
     pub drive: Duration,
-    /// From the last answer until the runtime was quiet (includes the quiet window).
+    /// From the last answer until the runtime was quiet (includes the quiet window and, with a
+    /// kill, the wait for the takeover).
     pub settle: Duration,
+    /// With a kill: from the killed region's return until the runtime was quiet again.
+    pub after_return: Duration,
     /// Reading every store back and auditing.
     pub audit: Duration,
 }
@@ -102,12 +110,18 @@ pub struct Soak {
     pub faults: Option<(u64, u64, u64)>,
     /// Writes of the event log replication applied over a concurrent one (last writer wins).
     pub replication_conflicts: u64,
+    /// Replication's counters over every table at the end.
+    pub replication: Option<crate::replication::ReplicationSnapshot>,
     /// The region taken down, and after how many acknowledgements.
     pub killed: Option<(String, usize)>,
-    /// Whether the runtime went quiet before `settle_limit`.
+    /// How long the killed region was down before it was brought back.
+    pub down_for: Option<Duration>,
+    /// Whether the runtime went quiet before `settle_limit` (each time it was waited for).
     pub settled: bool,
     /// The runtime's takeover of the killed region's unpublished events, as it reported it.
     pub takeover: Option<String>,
+    /// The emulator's calls, by caller and operation.
+    pub calls: calls::CallCounts,
 }
 
 /// The soak cannot run.
@@ -116,8 +130,8 @@ pub enum SoakError {
     /// The runtime does not start.
     #[error(transparent)]
     Run(#[from] RunError),
-    /// The fault proxy cannot listen.
-    #[error("starting the PutRecords fault proxy on 127.0.0.1: {0}")]
+    /// The fault proxy or the call tap cannot listen.
+    #[error("starting a proxy in front of the emulator on 127.0.0.1: {0}")]
     Proxy(std::io::Error),
     /// A store cannot be read back.
     #[error(transparent)]
@@ -128,15 +142,27 @@ pub enum SoakError {
 }
 
 /// Pollers' timings for a soak: every poll of an idle shard is a call the emulator serves, so
-/// polling as eagerly as the tests do takes the emulator's CPU from the commands.
-pub fn polling() -> (MappingSettings, Duration) {
+/// polling more eagerly than Lambda takes the emulator's time from the commands (measured: at
+/// 100 ms / 250 ms and shard lists every second, GetRecords, DescribeStream and ListShards were
+/// 130 of the 207 emulator calls per command). The mappings poll an idle shard as Lambda does:
+/// a DynamoDB stream's 4 times a second, a Kinesis shard's once a second, and keep reading
+/// without waiting while records come (developer guide, "Using AWS Lambda with Amazon
+/// DynamoDB" and "... with Amazon Kinesis", polling and batching streams:
+/// <https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>). The soak never reshards,
+/// so the shard lists are read again every 10 s, not every second, by the mappings and by
+/// replication. Replication reads a replica's stream every 100 ms while it has records and
+/// backs off to 800 ms while it has none (see [`crate::replication`]); a replica's peers wake it
+/// at once when they send it a write.
+pub fn polling(lag: Duration) -> (MappingSettings, ReplicationSettings) {
     let mapping = MappingSettings {
-        dynamodb_poll: Duration::from_millis(100),
-        kinesis_poll: Duration::from_millis(250),
-        shard_discovery: Duration::from_secs(1),
+        dynamodb_poll: Duration::from_millis(250),
+        kinesis_poll: Duration::from_secs(1),
+        shard_discovery: Duration::from_secs(10),
         retry_delay: Duration::from_millis(50),
     };
-    (mapping, Duration::from_millis(100))
+    let replication =
+        ReplicationSettings { lag, poll: Duration::from_millis(100), shard_discovery: Duration::from_secs(10) };
+    (mapping, replication)
 }
 
 /// Runs the soak against `deployment` (deployed to the emulator at `run.endpoint`).
@@ -152,11 +178,16 @@ pub async fn run(
     }
     let mut phases = Phases::default();
     let started = tokio::time::Instant::now();
+    let emulator = run.endpoint.clone();
+    let tap = calls::CallTap::start(&emulator, &["functions", "runtime"]).await.map_err(SoakError::Proxy)?;
+    let mut run = run;
+    run.endpoint = tap.url("functions").unwrap_or(&emulator).to_owned();
+    let tapped = clients.with_endpoint(tap.url("runtime").unwrap_or(&emulator));
     let (deployment, proxy) = with_faults(deployment, &run.endpoint, settings.publish_failure_rate).await?;
-    let runtime = Runtime::start(clients, &deployment, run.clone()).await?;
+    let runtime = Runtime::start(&tapped, &deployment, run.clone()).await?;
     phases.start = started.elapsed();
     let profile = Arc::new(Mutex::new(Profile::default()));
-    let sampler = start_profile(&runtime, &run.endpoint, &profile);
+    let sampler = start_profile(&runtime, &emulator, &profile);
 
     let targets = Targets { regions: runtime.urls().into_iter().collect(), outages: runtime.outages().clone() };
     let progress = Arc::new(Progress::default());
@@ -189,17 +220,34 @@ pub async fn run(
     let settling = tokio::time::Instant::now();
     let lost = killed.as_ref().map(|(region, _)| region.as_str());
     let taken_over = wait_for_takeover(&runtime, lost, settings.settle_limit).await;
-    let settled = settle(&runtime, settings.quiet, settings.settle_limit).await;
+    let mut settled = settle(&runtime, settings.quiet, settings.settle_limit).await;
     phases.settle = settling.elapsed();
 
-    let auditing = tokio::time::Instant::now();
     let driven = progress.driven();
     let tasks = audit::tasks(&driven);
+    let mut before_return = BTreeMap::new();
+    let mut down_for = None;
+    if let Some(lost) = lost {
+        for region in &deployment.regions {
+            before_return.insert(region.region.clone(), snapshot::read_log(clients, region, &tasks).await?);
+        }
+        down_for = runtime.outages().last_outage(lost).and_then(|o| o.down.elapsed().ok());
+        if settings.progress_every.is_some() {
+            println!("{lost} comes back: its API serves again, its mappings and replication resume where they stopped");
+        }
+        let returning = tokio::time::Instant::now();
+        runtime.outages().restore(lost);
+        settled &= settle(&runtime, settings.quiet, settings.settle_limit).await;
+        phases.after_return = returning.elapsed();
+    }
+
+    let auditing = tokio::time::Instant::now();
     let mut stores = BTreeMap::new();
     for region in &deployment.regions {
         stores.insert(region.region.clone(), snapshot::read_region(clients, region, &tasks).await?);
     }
-    let audit = audit::audit(&driven, &stores, killed.as_ref().map(|(r, _)| r.as_str()));
+    let killed_region = lost.map(|region| audit::Killed { region, before_return: &before_return });
+    let audit = audit::audit(&driven, &stores, killed_region);
     phases.audit = auditing.elapsed();
 
     sampler.abort();
@@ -214,8 +262,10 @@ pub async fn run(
         let load = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
         (load(&counts.calls), load(&counts.entries), load(&counts.injected))
     });
+    let replication = runtime.replication().map(crate::replication::Replication::stats);
     runtime.shutdown().await;
     Ok(Soak {
+        replication,
         regions,
         driven,
         audit,
@@ -224,8 +274,10 @@ pub async fn run(
         faults,
         replication_conflicts,
         killed,
+        down_for,
         settled,
         takeover: taken_over,
+        calls: tap.counts(),
     })
 }
 
@@ -347,7 +399,14 @@ fn print_progress(progress: Arc<Progress>, every: Duration) -> tokio::task::Join
         loop {
             tokio::time::sleep(every).await;
             let acknowledged = progress.acknowledged.load(Ordering::Relaxed);
-            println!("t={:.0}s: {acknowledged} commands acknowledged", start.elapsed().as_secs_f64());
+            let driven = progress.driven();
+            let last = driven.unacknowledged.last().map_or_else(String::new, |u| format!(" (last: {})", u.reason));
+            println!(
+                "t={:.0}s: {acknowledged} commands acknowledged, {} unacknowledged{last}, {} tries behind a replica",
+                start.elapsed().as_secs_f64(),
+                driven.unacknowledged.len(),
+                driven.behind_retries
+            );
         }
     })
 }
@@ -382,7 +441,8 @@ fn activity(runtime: &Runtime) -> Vec<u64> {
     }
     if let Some(replication) = runtime.replication() {
         let stats = replication.stats();
-        counters.extend([stats.local_writes, stats.applied]);
+        // A write tried again is not quiet: it is still on its way.
+        counters.extend([stats.local_writes, stats.applied, stats.superseded, stats.retried]);
     }
     counters
 }

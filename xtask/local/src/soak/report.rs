@@ -24,6 +24,14 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     if let Some(takeover) = &soak.takeover {
         lines.push(format!("takeover: {takeover}"));
     }
+    if let (Some((region, _)), Some(down_for)) = (&soak.killed, soak.down_for) {
+        lines.push(format!(
+            "returned: {region} brought back after {:.1} s down, once the survivors were quiet and the takeover had \
+             run; audited when everything was quiet again ({:.1} s later)",
+            down_for.as_secs_f64(),
+            soak.phases.after_return.as_secs_f64()
+        ));
+    }
     if let Some((calls, entries, injected)) = soak.faults {
         lines.push(format!(
             "publish failures injected: {injected} of {entries} PutRecords entries in {calls} calls answered \
@@ -33,9 +41,11 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     lines.push(format!("lost: {}", audit.lost.len()));
     lines.extend(shown(&audit.lost));
     lines.push(format!(
-        "duplicated effects: {} (duplicate deliveries on the streams, allowed: {})",
+        "duplicated effects: {} (allowed and counted apart: duplicate deliveries on the streams {}, copies of one \
+         audit object in more than one region's bucket {})",
         audit.duplicate_effects.len(),
-        audit.duplicate_deliveries
+        audit.duplicate_deliveries,
+        audit.audit_copies
     ));
     lines.extend(shown(&audit.duplicate_effects));
     lines.push(format!("per-aggregate order violations: {}", audit.order_violations.len()));
@@ -47,12 +57,28 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     ));
     if soak.killed.is_some() {
         lines.push(format!(
-            "stranded in the killed region's replica (acknowledged there, not replicated out before the kill): {}",
+            "stranded in the killed region's replica just before its return (acknowledged there, not replicated \
+             out: asynchronous replication's window, propagated on the return): {}",
             audit.stranded.len()
         ));
         lines.push(format!(
-            "published on the killed region's stream, its projections still to run there: {}",
-            audit.pending_in_killed
+            "stranded, then overwritten on the return by a write another region made at the same version while it \
+             was down (last writer wins): {}",
+            audit.stranded_overwritten.len()
+        ));
+        lines.extend(shown(&audit.stranded_overwritten));
+    }
+    lines.push(format!(
+        "acknowledged, then overwritten by a concurrent write at the same version whose command was never \
+         acknowledged (its answer lost; a conflict the loser's publisher reports): {}",
+        audit.overwritten_by_unacknowledged.len()
+    ));
+    lines.extend(shown(&audit.overwritten_by_unacknowledged));
+    if let Some(stats) = &soak.replication {
+        lines.push(format!(
+            "replication (every table): {} local writes, {} applied elsewhere, {} superseded (last writer wins), {} \
+             held while their region was down, {} failed tries tried again",
+            stats.local_writes, stats.applied, stats.superseded, stats.held_by_outage, stats.retried
         ));
     }
     lines.push(format!(
@@ -61,9 +87,10 @@ pub fn lines(soak: &Soak) -> Vec<String> {
     ));
     lines.extend(latency_lines(soak));
     lines.extend(time_lines(soak));
+    lines.extend(super::calls::lines(&soak.calls, audit.acknowledged, soak.phases.drive + soak.phases.settle));
     lines.push(format!(
         "result: {}",
-        if audit.passed() { "PASS" } else { "FAIL (acknowledged events lost or out of order)" }
+        if audit.passed() { "PASS" } else { "FAIL (acknowledged events lost, out of order or applied twice)" }
     ));
     lines
 }
@@ -115,10 +142,12 @@ fn time_lines(soak: &Soak) -> Vec<String> {
             seconds(through)
         ),
         format!(
-            "time: start {:.1} s, drive {:.1} s, settle {:.1} s{}, audit {:.1} s",
+            "time: start {:.1} s, drive {:.1} s, settle {:.1} s{}{}, audit {:.1} s",
             seconds(phases.start),
             seconds(phases.drive),
             seconds(phases.settle),
+            soak.down_for
+                .map_or_else(String::new, |_| format!(", after the return {:.1} s", seconds(phases.after_return))),
             if soak.settled { "" } else { " (NOT quiet within the limit)" },
             seconds(phases.audit)
         ),

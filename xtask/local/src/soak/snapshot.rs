@@ -38,6 +38,8 @@ pub struct StreamedEvent {
     pub sequence: u64,
     /// Its id.
     pub event_id: String,
+    /// The region that recorded it.
+    pub origin: String,
     /// The region whose publisher put it there.
     pub published_by: String,
     /// Its shard.
@@ -57,11 +59,14 @@ pub struct AuditObject {
     pub sequence: u64,
 }
 
+/// Per task, its events in one replica of the event log, by sequence.
+pub type Log = BTreeMap<String, BTreeMap<u64, EventItem>>;
+
 /// One region's stores.
 #[derive(Debug, Clone, Default)]
 pub struct RegionSnapshot {
     /// Per task, its events in this replica, by sequence.
-    pub log: BTreeMap<String, BTreeMap<u64, EventItem>>,
+    pub log: Log,
     /// Records on this region's stream, in shard order.
     pub stream: Vec<StreamedEvent>,
     /// Audit objects in this region's bucket.
@@ -105,14 +110,15 @@ async fn scan(
     items.map_err(|e| failed(region, &format!("table {table}"))(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
 }
 
-async fn read_log(
+/// Reads `region`'s replica of the event log alone, keeping the tasks in `tasks`.
+pub async fn read_log(
     clients: &Clients,
     region: &RegionDeployment,
     tasks: &BTreeSet<String>,
-) -> Result<BTreeMap<String, BTreeMap<u64, EventItem>>, SnapshotError> {
+) -> Result<Log, SnapshotError> {
     let api = ApiEnvironment::from_lookup(variables(region, FunctionKind::Api))
         .map_err(failed(region, "the api's variables"))?;
-    let mut log: BTreeMap<String, BTreeMap<u64, EventItem>> = BTreeMap::new();
+    let mut log = Log::new();
     for item in scan(clients, region, &api.event_log_table).await? {
         // Items that are not events (none today) are not the soak's.
         let Ok(event) = EventItem::from_sdk(&item) else { continue };
@@ -152,6 +158,7 @@ async fn read_stream(
                         task: event.aggregate_id,
                         sequence: event.sequence,
                         event_id: event.id,
+                        origin: event.origin_region,
                         published_by: event.published_by,
                         shard: shard.id.clone(),
                         arrival: record.arrival,

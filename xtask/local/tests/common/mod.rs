@@ -1,5 +1,6 @@
 //! What the engine tests share: clients for the emulator, tables and streams in any region, a
-//! fake function that records what it is given, and a bounded wait.
+//! fake function that records what it is given, a bounded wait; and for the end-to-end tests an
+//! app deployed to the emulator, the function binaries and the runtime's settings.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -8,14 +9,20 @@ use aws_sdk_dynamodb::types::{
     StreamSpecification, StreamViewType,
 };
 use bytes::Bytes;
+use engine::testing::TestEmulator;
 use local::clients::Clients;
-use local::mapping::{InvokeFailure, Invoked, Invoker};
+use local::mapping::{InvokeFailure, Invoked, Invoker, MappingSettings};
+use local::replication::ReplicationSettings;
+use local::run::{Deployment, RunSettings, build, discover};
 use serde_json::Value;
+use stacks::AppConfig;
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+#[allow(unused_imports)] // not every test binary names its tables
 pub use test_support::aws::unique;
 
 /// Clients for the test emulator.
@@ -136,4 +143,64 @@ pub fn keys_of(event: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["dynamodb"]["Keys"]["pk"]["S"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The projections of the end-to-end apps: an S3 audit and a `tasks` read model.
+pub const AUDIT_AND_TASKS: &[(&str, &str)] = &[("audit", "s3-audit"), ("tasks", "read-model")];
+
+/// A fresh app name starting with `prefix` (letters and digits only).
+pub fn app_name(prefix: &str) -> String {
+    format!("{prefix}{}", &uuid::Uuid::now_v7().simple().to_string()[24..])
+}
+
+/// The config of `app` in `regions` (the first one its home) with `projections` (name, kind),
+/// read as the file `source`.
+pub fn app_config(source: &str, app: &str, regions: &[&str], projections: &[(&str, &str)]) -> AppConfig {
+    let mut text = format!("app = \"{app}\"\nhome = \"{}\"\n", regions[0]);
+    for region in regions {
+        text.push_str(&format!("\n[[region]]\nname = \"{region}\"\n"));
+    }
+    for (name, kind) in projections {
+        text.push_str(&format!("\n[[projection]]\nname = \"{name}\"\nkind = \"{kind}\"\n"));
+    }
+    AppConfig::from_toml(source, &text).unwrap()
+}
+
+/// `config` deployed to the emulator with the engine, and the deployment the runtime reads back.
+pub async fn deploy_app(emulator: &TestEmulator, config: AppConfig) -> (Clients, Deployment) {
+    let session = engine::testing::deployed(emulator, config).await;
+    let clients = Clients::emulator(&emulator.endpoint);
+    let deployment = discover::discover(&clients, &session.config, &[]).await.unwrap();
+    (clients, deployment)
+}
+
+/// The function binaries next to this test's own build (`cargo xtask test` builds them with the
+/// workspace); built here only when they are missing.
+pub fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    if build::has_every_binary(&dir) {
+        return dir;
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    build::build_functions(&cargo, &workspace).unwrap()
+}
+
+/// The runtime on the emulator at `endpoint` for a short end-to-end test: the binaries, two API
+/// workers, free ports, eager mappings and replication fast enough for the test's waits.
+pub fn quick_run_settings(endpoint: &str) -> RunSettings {
+    RunSettings {
+        endpoint: endpoint.to_owned(),
+        binaries: binaries(),
+        api_concurrency: 2,
+        base_port: 0,
+        mapping: MappingSettings::eager(),
+        replication: ReplicationSettings {
+            lag: Duration::from_millis(50),
+            poll: Duration::from_millis(20),
+            shard_discovery: Duration::from_millis(200),
+        },
+        log_dir: None,
+    }
 }

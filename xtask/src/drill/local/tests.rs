@@ -6,14 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use super::runtime_apis;
-use engine::approval::{Approval, RequireApproval};
-use engine::deploy::deploy;
 use engine::drill::apis::HttpApis;
 use engine::drill::checker::{BoxFuture, RegionApis};
 use engine::drill::inject::Method;
 use engine::drill::observe::Observation;
 use engine::drill::{DrillOptions, failover};
-use engine::plan::{DeployOptions, Plan, RegionSelection};
 use engine::session::Session;
 use local::clients::Clients;
 use local::mapping::MappingSettings;
@@ -108,16 +105,8 @@ impl RegionApis for Duplicating {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_drill_observes_the_real_health_probes_through_the_survivor_and_a_duplicate_fails_it() {
     let emulator = engine::testing::emulator();
-    let aws = engine::testing::aws(&emulator).await;
     let app = format!("dl{}", &uuid::Uuid::now_v7().simple().to_string()[24..]);
-    let session = Session::new(aws, config(&app)).await.unwrap();
-    let zips = std::env::temp_dir().join(format!("kit-drill-zips-{app}"));
-    let artifacts = engine::artifacts::empty_archives(&zips, &app).unwrap();
-    let selection = RegionSelection { regions: Vec::new(), all: true };
-    let plan = Plan::new(&session.config, &session.assembly, &selection, &DeployOptions::default()).unwrap();
-    let approval = Approval::new(RequireApproval::Never, false);
-    let deployed = deploy(&session, &plan, &artifacts, &approval).await.unwrap();
-    assert!(deployed.unsuccessful().is_empty(), "deploy failed");
+    let session = engine::testing::deployed(&emulator, config(&app)).await;
 
     let clients = Clients::emulator(&emulator.endpoint);
     let deployment = discover::discover(&clients, &session.config, &[]).await.unwrap();

@@ -1,0 +1,88 @@
+//! The emulator the kit starts keeps what DynamoDB guarantees where moto alone does not: a
+//! cancelled TransactWriteItems undoes only its own writes, and the table's stream goes on for
+//! the shard iterators handed out before it (moto 5.2.5 swaps in a copy of the table, stream
+//! included, so such an iterator never sees another record).
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TransactWriteItem,
+};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use engine::testing::{aws, emulator};
+
+fn item(key: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    [("Id".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(key.to_owned()))].into()
+}
+
+fn put(table: &str, key: &str, only_if_new: bool) -> TransactWriteItem {
+    let put = Put::builder().table_name(table).set_item(Some(item(key)));
+    let put = if only_if_new { put.condition_expression("attribute_not_exists(Id)") } else { put };
+    TransactWriteItem::builder().put(put.build().unwrap()).build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_transaction_undoes_only_its_writes_and_the_tables_stream_flows_on() {
+    let emulator = emulator();
+    let aws = aws(&emulator).await;
+    let (dynamodb, streams) = (aws.dynamodb("us-east-1"), aws.dynamodb_streams("us-east-1"));
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let table = format!("txn-{}-{nanos}", std::process::id());
+    let created = dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("Id").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("Id").key_type(KeyType::Hash).build().unwrap())
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arn = created.table_description.and_then(|t| t.latest_stream_arn).unwrap();
+    dynamodb.put_item().table_name(&table).set_item(Some(item("taken"))).send().await.unwrap();
+    let described = streams.describe_stream().stream_arn(&arn).send().await.unwrap();
+    let shard = described.stream_description.unwrap().shards.unwrap().remove(0).shard_id.unwrap();
+    let iterator = streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator
+        .unwrap();
+    let first = streams.get_records().shard_iterator(iterator).send().await.unwrap();
+    assert_eq!(first.records.unwrap_or_default().len(), 1, "the write before");
+
+    // The first put goes through in moto before the second one's condition fails.
+    let cancelled = dynamodb
+        .transact_write_items()
+        .transact_items(put(&table, "new", false))
+        .transact_items(put(&table, "taken", true))
+        .send()
+        .await;
+    assert!(cancelled.is_err(), "the second put's condition fails: the whole transaction is cancelled");
+    let undone = dynamodb.get_item().table_name(&table).set_key(Some(item("new"))).send().await.unwrap();
+    assert!(undone.item.is_none(), "nothing of a cancelled transaction stays");
+
+    dynamodb.put_item().table_name(&table).set_item(Some(item("after"))).send().await.unwrap();
+    let next = streams.get_records().shard_iterator(first.next_shard_iterator.unwrap()).send().await.unwrap();
+    let keys: Vec<String> = next
+        .records
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.dynamodb.as_ref()?.keys.as_ref()?.get("Id")?.as_s().ok().cloned())
+        .collect();
+    assert_eq!(keys, ["after"], "the iterator from before sees the write after, and no record of the cancelled one");
+    let stored = dynamodb.scan().table_name(&table).send().await.unwrap().count;
+    assert_eq!(stored, 2, "the write before and the write after");
+}
