@@ -102,13 +102,7 @@ pub async fn create_event_log(client: &aws_sdk_dynamodb::Client) -> (String, Str
         .key_schema(key(AGGREGATE_KEY, KeyType::Hash))
         .key_schema(key(SEQUENCE_KEY, KeyType::Range))
         .global_secondary_indexes(index)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .expect("stream specification has its required fields"),
-        )
+        .stream_specification(new_and_old_images())
         .send()
         .await
         .expect("creating the event log table in the emulator");
@@ -131,6 +125,31 @@ pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, prefix: &str,
         .await
         .expect("creating a table in the emulator");
     name
+}
+
+/// A stream with new and old images, as every table of the stacks has.
+fn new_and_old_images() -> StreamSpecification {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .expect("stream specification has its required fields")
+}
+
+/// A table `name` with the single string hash key `hash` and a stream with new and old images
+/// (as the event log has); its stream's ARN.
+pub async fn create_streamed_table(client: &aws_sdk_dynamodb::Client, name: &str, hash: &str) -> String {
+    let output = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(hash, ScalarAttributeType::S))
+        .key_schema(key(hash, KeyType::Hash))
+        .stream_specification(new_and_old_images())
+        .send()
+        .await
+        .expect("creating a table with a stream in the emulator");
+    output.table_description().and_then(|t| t.latest_stream_arn()).expect("the table has a stream").to_owned()
 }
 
 /// The idempotency table.

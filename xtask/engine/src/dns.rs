@@ -97,21 +97,11 @@ mod tests {
     //! the local emulator has no API Gateway v2 resources in its stacks.
 
     use super::{RegionEndpoints, region_endpoints, resolve};
+    use crate::testing::stack_resource as resource;
     use aws_sdk_apigatewayv2::operation::get_domain_name::GetDomainNameOutput;
     use aws_sdk_apigatewayv2::types::DomainNameConfiguration;
     use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
-    use aws_sdk_cloudformation::types::{ResourceStatus, StackResourceSummary};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-
-    fn resource(logical: &str, physical: &str, kind: &str) -> StackResourceSummary {
-        StackResourceSummary::builder()
-            .logical_resource_id(logical)
-            .physical_resource_id(physical)
-            .resource_type(kind)
-            .resource_status(ResourceStatus::CreateComplete)
-            .last_updated_timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(0))
-            .build()
-    }
 
     #[tokio::test]
     async fn endpoints_come_from_the_region_stacks_resources_and_the_domains_target() {

@@ -34,6 +34,21 @@ pub fn emulator() -> TestEmulator {
     own_emulator()
 }
 
+/// A stack resource as `ListStackResources` lists it once created: `logical` ID, `physical` ID, `kind`.
+pub fn stack_resource(
+    logical: &str,
+    physical: &str,
+    kind: &str,
+) -> aws_sdk_cloudformation::types::StackResourceSummary {
+    aws_sdk_cloudformation::types::StackResourceSummary::builder()
+        .logical_resource_id(logical)
+        .physical_resource_id(physical)
+        .resource_type(kind)
+        .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateComplete)
+        .last_updated_timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(0))
+        .build()
+}
+
 /// A new emulator on a free loopback port, also when the suite shares one: for a test whose load
 /// (a soak) would slow every other test's calls to a shared server and be slowed by them.
 pub fn own_emulator() -> TestEmulator {

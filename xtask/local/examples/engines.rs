@@ -6,10 +6,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType,
-    StreamSpecification, StreamViewType, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use bytes::Bytes;
 use local::clients::Clients;
 use local::mapping::{
@@ -32,26 +29,7 @@ impl Invoker for Instant200 {
 }
 
 async fn table(clients: &Clients, region: &str, name: &str) -> String {
-    let dynamodb = clients.dynamodb(region);
-    let output = dynamodb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    output.table_description.unwrap().latest_stream_arn.unwrap()
+    test_support::aws::create_streamed_table(&clients.dynamodb(region), name, "pk").await
 }
 
 async fn fill_table(clients: &Clients, region: &str, name: &str) {

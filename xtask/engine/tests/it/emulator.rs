@@ -4,10 +4,7 @@
 //! included, so such an iterator never sees another record).
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use engine::testing::{aws, emulator};
 
@@ -28,25 +25,7 @@ async fn a_cancelled_transaction_undoes_only_its_writes_and_the_tables_stream_fl
     let (dynamodb, streams) = (aws.dynamodb("us-east-1"), aws.dynamodb_streams("us-east-1"));
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let table = format!("txn-{}-{nanos}", std::process::id());
-    let created = dynamodb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("Id").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("Id").key_type(KeyType::Hash).build().unwrap())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let arn = created.table_description.and_then(|t| t.latest_stream_arn).unwrap();
+    let arn = test_support::aws::create_streamed_table(&dynamodb, &table, "Id").await;
     dynamodb.put_item().table_name(&table).set_item(Some(item("taken"))).send().await.unwrap();
     let described = streams.describe_stream().stream_arn(&arn).send().await.unwrap();
     let shard = described.stream_description.unwrap().shards.unwrap().remove(0).shard_id.unwrap();

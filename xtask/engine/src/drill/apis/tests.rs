@@ -9,9 +9,9 @@
 
 use super::{HttpApis, Trust, endpoint, https_url};
 use crate::drill::probe;
+use crate::testing::stack_resource as resource;
 use aws_sdk_apigatewayv2::operation::get_api::GetApiOutput;
 use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
-use aws_sdk_cloudformation::types::{ResourceStatus, StackResourceSummary};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -134,6 +134,36 @@ async fn serve(
     (url, seen)
 }
 
+/// A test API over TLS in front of a new stream on the emulator: what each probe test starts with.
+struct TestApi {
+    _emulator: crate::testing::TestEmulator,
+    kinesis: aws_sdk_kinesis::Client,
+    stream: String,
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    /// Trusts the API's certificate.
+    trust: Trust,
+}
+
+impl TestApi {
+    /// A stream named `prefix-<suffix>` and an API with a new certificate publishing to it with `faults`.
+    async fn start(prefix: &str, faults: Faults) -> TestApi {
+        let emulator = crate::testing::emulator();
+        let aws = crate::testing::aws(&emulator).await;
+        let name = format!("{prefix}-{}", uuid_like());
+        let kinesis = stream(&aws, &name).await;
+        let certificate = certificate();
+        let trust = trusting(&certificate.0);
+        let (url, seen) = serve(certificate, kinesis.clone(), name.clone(), faults).await;
+        TestApi { _emulator: emulator, kinesis, stream: name, url, seen, trust }
+    }
+
+    /// A client of this API that trusts `trust`.
+    fn client(&self, trust: Trust, ran_by: &str) -> HttpApis {
+        HttpApis::new(BTreeMap::from([(REGION.to_owned(), self.url.clone())]), trust, ran_by).unwrap()
+    }
+}
+
 /// A distinct suffix per run, so runs against a shared emulator do not see each other's tasks.
 fn uuid_like() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -148,63 +178,47 @@ async fn stream(aws: &crate::aws::Aws, name: &str) -> aws_sdk_kinesis::Client {
 
 #[tokio::test]
 async fn the_probe_speaks_tls_sends_post_tasks_and_counts_what_the_emulators_stream_published() {
-    let emulator = crate::testing::emulator();
-    let aws = crate::testing::aws(&emulator).await;
-    let name = format!("probe-tls-{}", uuid_like());
-    let kinesis = stream(&aws, &name).await;
-    let certificate = certificate();
-    let trust = trusting(&certificate.0);
-    let faults = Faults { duplicated: Some(2), lost: Some(3) };
-    let (url, seen) = serve(certificate, kinesis.clone(), name.clone(), faults).await;
-    let apis = HttpApis::new(BTreeMap::from([(REGION.to_owned(), url.clone())]), trust, "a test API").unwrap();
+    let api = TestApi::start("probe-tls", Faults { duplicated: Some(2), lost: Some(3) }).await;
+    let apis = api.client(api.trust.clone(), "a test API");
 
-    let result = probe::run(&apis, &kinesis, REGION, &name, 3, Duration::from_secs(2)).await.unwrap();
+    let result = probe::run(&apis, &api.kinesis, REGION, &api.stream, 3, Duration::from_secs(2)).await.unwrap();
     assert_eq!((result.written, result.published, result.duplicates), (3, 2, 1), "{result:?}");
     assert_eq!(result.missing.len(), 1, "{result:?}");
     assert!(result.missing[0].starts_with("task-3-"), "{result:?}");
     assert!(!result.passed());
     assert_eq!(result.ran_by, "a test API");
 
-    let seen = seen.lock().unwrap().clone();
+    let seen = api.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3, "{seen:?}");
     for (n, request) in seen.iter().enumerate() {
         assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/tasks"));
         assert_eq!(request.content_type, "application/json");
         assert_eq!(request.body, json!({ "title": format!("drill probe {} of 3", n + 1) }));
     }
-    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert!(api.url.starts_with("https://127.0.0.1:"), "{}", api.url);
 }
 
 #[tokio::test]
 async fn a_clean_probe_over_tls_passes() {
-    let emulator = crate::testing::emulator();
-    let aws = crate::testing::aws(&emulator).await;
-    let name = format!("probe-clean-{}", uuid_like());
-    let kinesis = stream(&aws, &name).await;
-    let certificate = certificate();
-    let trust = trusting(&certificate.0);
-    let (url, _) = serve(certificate, kinesis.clone(), name.clone(), Faults { duplicated: None, lost: None }).await;
-    let apis = HttpApis::new(BTreeMap::from([(REGION.to_owned(), url)]), trust, "a test API").unwrap();
-    let result = probe::run(&apis, &kinesis, REGION, &name, 2, Duration::from_secs(10)).await.unwrap();
+    let api = TestApi::start("probe-clean", Faults { duplicated: None, lost: None }).await;
+    let apis = api.client(api.trust.clone(), "a test API");
+    let result = probe::run(&apis, &api.kinesis, REGION, &api.stream, 2, Duration::from_secs(10)).await.unwrap();
     assert!(result.passed(), "{result:?}");
     assert_eq!((result.written, result.published, result.duplicates), (2, 2, 0));
 }
 
 #[tokio::test]
 async fn a_certificate_from_an_unknown_issuer_fails_with_the_reason_and_nothing_is_sent() {
-    let emulator = crate::testing::emulator();
-    let aws = crate::testing::aws(&emulator).await;
-    let name = format!("probe-untrusted-{}", uuid_like());
-    let kinesis = stream(&aws, &name).await;
-    let (url, seen) = serve(certificate(), kinesis, name, Faults { duplicated: None, lost: None }).await;
+    let api = TestApi::start("probe-untrusted", Faults { duplicated: None, lost: None }).await;
     let other = certificate_of("another authority");
-    let apis = HttpApis::new(BTreeMap::from([(REGION.to_owned(), url.clone())]), trusting(&other.0), "x").unwrap();
+    let apis = api.client(trusting(&other.0), "x");
+    let url = api.url.clone();
 
     let error = crate::drill::checker::RegionApis::create_task(&apis, REGION, "t").await.unwrap_err();
     let message = format!("{error:#}");
     assert!(message.contains(&url), "{message}");
     assert!(message.contains("TLS certificate is not trusted (UnknownIssuer)"), "{message}");
-    assert!(seen.lock().unwrap().is_empty(), "no request got through");
+    assert!(api.seen.lock().unwrap().is_empty(), "no request got through");
 }
 
 #[test]
@@ -220,16 +234,6 @@ fn plain_http_goes_only_to_this_machine_and_endpoints_are_https() {
     assert_eq!(https_url(host).unwrap(), format!("https://{host}"));
     assert_eq!(https_url(&format!("https://{host}/")).unwrap(), format!("https://{host}"));
     assert!(https_url(&format!("http://{host}")).is_err());
-}
-
-fn resource(logical: &str, physical: &str, kind: &str) -> StackResourceSummary {
-    StackResourceSummary::builder()
-        .logical_resource_id(logical)
-        .physical_resource_id(physical)
-        .resource_type(kind)
-        .resource_status(ResourceStatus::CreateComplete)
-        .last_updated_timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(0))
-        .build()
 }
 
 #[tokio::test]
