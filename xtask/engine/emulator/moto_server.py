@@ -26,22 +26,43 @@ CPU time in the kit's soak (sampled with py-spy): listing its own package direct
 and matching the host against every service's URL patterns to find the backend (both cached
 per host here, as they never change while it runs), and logging the request line.
 
+Two more costs went on every call of the soak's hot path:
+  - moto 5.2.5 serializes every DynamoDB, DynamoDB Streams and Kinesis answer by walking the
+    operation's botocore output shape member by member (a fifth of its samples). The answers of
+    the data-plane operations below are already plain JSON values (dicts, lists, strings,
+    numbers; bytes and datetimes, which the shape walk writes as base64 and epoch seconds), so
+    here they are written with json.dumps the same way; any other value falls back to moto's
+    serializer. `--self-test` checks both give the same JSON for each of these operations.
+  - moto's Kinesis PutRecords and DynamoDB stream writes invoke the Lambda functions of its own
+    event source mappings, which without Docker fails after looking for a Docker daemon on every
+    record. The kit's local runtime runs the mappings (`cargo xtask local run`); moto here does not.
+
 Usage (as moto_server): python moto_server.py -H 127.0.0.1 -p PORT
+       python moto_server.py --self-test
 """
 
+import base64
 import copy
 import functools
+import json
 import logging
 import sys
 import threading
+from datetime import datetime
 
 import moto
 from moto import backends
+from moto.awslambda.models import LambdaBackend
+from moto.core.responses import BaseResponse
+from botocore.utils import parse_to_aware_datetime
+from moto.core.serialize import TimestampSerializer
+from moto.core.utils import get_service_model
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.kinesis.responses import KinesisResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
@@ -163,6 +184,93 @@ def _cached_per_host(get_backend_for_host):
     return cached
 
 
+# Data-plane operations whose answers are written with json.dumps (see the module's docstring),
+# by service and action, with each service's JSON protocol version.
+FAST_ANSWERS = {
+    "dynamodb": ("1.0", {
+        "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
+        "TransactWriteItems", "TransactGetItems", "BatchGetItem", "BatchWriteItem",
+    }),
+    "dynamodbstreams": ("1.0", {"GetRecords", "GetShardIterator"}),
+    "kinesis": ("1.1", {"PutRecords", "PutRecord", "GetRecords", "GetShardIterator"}),
+}
+
+
+class _NotPlain(Exception):
+    """A value the shape walk may write differently from json.dumps."""
+
+
+def _plain(value):
+    """`value` as moto's JSON serializer writes it, or _NotPlain: None members are left out,
+    bytes become base64 text and datetimes epoch seconds (millisecond precision)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items() if item is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value if item is not None]
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        return TimestampSerializer._timestamp_unixtimestamp(parse_to_aware_datetime(value))
+    raise _NotPlain(type(value).__name__)
+
+
+@functools.cache
+def _output_members(boto3_service_name, action):
+    """The members of the operation's output: the shape walk writes only these."""
+    shape = get_service_model(boto3_service_name).operation_model(action).output_shape
+    return frozenset(shape.members) if shape is not None else frozenset()
+
+
+def _fast_answer(response, action_result):
+    """(status, headers, body) written with json.dumps, or None to leave it to moto. Only the
+    output shape's own members are written, as the shape walk writes only those."""
+    fast = FAST_ANSWERS.get(response.service_name)
+    result = action_result.result
+    if fast is None or not isinstance(result, dict):
+        return None
+    version, actions = fast
+    action = response._get_action()
+    if action not in actions:
+        return None
+    members = _output_members(response.boto3_service_name, action)
+    try:
+        body = json.dumps(_plain({key: value for key, value in result.items() if key in members}))
+    except _NotPlain:
+        return None
+    headers = {"Content-Type": f"application/x-amz-json-{version}"}
+    headers.update(response.response_headers)
+    return 200, headers, body
+
+
+_serialized = BaseResponse.serialized
+
+
+# Filled by --self-test: (service, action) -> whether the fast answer matched moto's.
+_COMPARED = None
+
+
+def serialized(self, action_result):
+    fast = _fast_answer(self, action_result)
+    if fast is None:
+        return _serialized(self, action_result)
+    if _COMPARED is not None:
+        status, headers, body = _serialized(self, action_result)
+        same = (status, headers.get("Content-Type"), json.loads(body)) == (
+            fast[0], fast[1]["Content-Type"], json.loads(fast[2])
+        )
+        if not same:
+            print(f"{self.service_name} {self._get_action()}: moto {status} {body}\n  fast {fast[0]} {fast[2]}")
+        key = (self.service_name, self._get_action())
+        _COMPARED[key] = _COMPARED.get(key, True) and same
+    return fast
+
+
+def _no_lambda_invocation(*_args, **_kwargs):
+    return None
+
+
 def patch():
     backends.list_of_moto_modules = functools.cache(lambda modules=backends.list_of_moto_modules: tuple(modules()))
     DomainDispatcherApplication.get_backend_for_host = _cached_per_host(DomainDispatcherApplication.get_backend_for_host)
@@ -172,6 +280,77 @@ def patch():
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
     DynamoHandler.call_action = _one_at_a_time(DynamoHandler.call_action)
     DynamoDBStreamsHandler.call_action = _one_at_a_time(DynamoDBStreamsHandler.call_action)
+    BaseResponse.serialized = serialized
+    LambdaBackend.send_kinesis_message = _no_lambda_invocation
+    LambdaBackend.send_dynamodb_items = _no_lambda_invocation
+
+
+def self_test():
+    """Every operation of FAST_ANSWERS, through boto3 on moto in this process, with each fast
+    answer compared to moto's own; the exit status says whether all matched."""
+    global _COMPARED
+    import boto3
+    from moto import mock_aws
+
+    _COMPARED = {}
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="eu-west-1")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        every_type = {
+            "pk": {"S": "a"}, "sk": {"N": "1"}, "b": {"B": b"\x00\xffbin"}, "t": {"BOOL": True},
+            "z": {"NULL": True}, "l": {"L": [{"S": "x"}, {"N": "2.5"}, {"M": {"k": {"B": b"\x01"}}}]},
+            "ss": {"SS": ["p", "q"]}, "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"\x02", b"\x03"]},
+        }
+        key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
+        ddb.put_item(TableName="t", Item=every_type, ReturnConsumedCapacity="TOTAL")
+        ddb.put_item(TableName="t", Item={**every_type, "sk": {"N": "2"}}, ReturnValues="ALL_OLD")
+        ddb.get_item(TableName="t", Key=key, ConsistentRead=True)
+        ddb.get_item(TableName="t", Key={"pk": {"S": "none"}, "sk": {"N": "1"}})
+        ddb.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
+                  ScanIndexForward=False, Limit=1)
+        ddb.scan(TableName="t")
+        ddb.update_item(TableName="t", Key=key, UpdateExpression="SET v = :v",
+                        ExpressionAttributeValues={":v": {"N": "7"}}, ReturnValues="ALL_NEW")
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {**every_type, "sk": {"N": "3"}},
+                                                         "ConditionExpression": "attribute_not_exists(pk)"}}])
+        try:
+            ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": every_type,
+                                                             "ConditionExpression": "attribute_not_exists(pk)"}}])
+        except ddb.exceptions.TransactionCanceledException:
+            pass
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])
+        ddb.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {**every_type, "sk": {"N": "4"}}}}]})
+        ddb.batch_get_item(RequestItems={"t": {"Keys": [key]}})
+        ddb.delete_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"N": "4"}}, ReturnValues="ALL_OLD")
+
+        streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
+        arn = ddb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100)
+
+        kinesis = boto3.client("kinesis", region_name="eu-west-1")
+        kinesis.create_stream(StreamName="s", ShardCount=1)
+        kinesis.put_record(StreamName="s", Data=b"\x00one", PartitionKey="p")
+        kinesis.put_records(StreamName="s", Records=[{"Data": b"two", "PartitionKey": "p"}, {"Data": b"\xff", "PartitionKey": "q"}])
+        shard = kinesis.list_shards(StreamName="s")["Shards"][0]["ShardId"]
+        iterator = kinesis.get_shard_iterator(StreamName="s", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        kinesis.get_records(ShardIterator=iterator["ShardIterator"], Limit=10)
+
+    expected = {(service, action) for service, (_, actions) in FAST_ANSWERS.items() for action in actions}
+    for key in sorted(expected - set(_COMPARED)):
+        print(f"{key[0]} {key[1]}: not answered by the fast path")
+    for key in sorted(k for k, same in _COMPARED.items() if not same):
+        print(f"{key[0]} {key[1]}: the fast answer differs from moto's")
+    ok = expected <= set(_COMPARED) and all(_COMPARED.values())
+    print(f"self-test: {len(_COMPARED)} operations compared, {'all the same' if ok else 'FAILED'}")
+    return ok
 
 
 # The fixes reach into moto's internals as they are in this version (.ci/requirements.txt pins it).
@@ -184,4 +363,6 @@ if __name__ == "__main__":
             "run `bash .ci/setup` to install the pinned version"
         )
     patch()
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(0 if self_test() else 1)
     sys.exit(main())

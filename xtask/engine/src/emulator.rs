@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// The moto server executable installed by `.ci/setup`, relative to the workspace root.
 pub const MOTO_SERVER: &str = ".venv/bin/moto_server";
 /// The venv's Python, which runs [`LAUNCHER`].
-const PYTHON: &str = ".venv/bin/python";
+pub const PYTHON: &str = ".venv/bin/python";
 /// moto's server with the kit's fixes, relative to the workspace root.
 pub const LAUNCHER: &str = "xtask/engine/emulator/moto_server.py";
 

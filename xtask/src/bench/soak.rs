@@ -2,11 +2,22 @@
 //! local soak`) at the benchmark's size: 100,000 events over every region of the deployed app,
 //! the last region killed half-way; prints the audit, events/s and the CPU time of each process
 //! (the emulator against the kit's own processes).
+//!
+//! It measures the kit's code optimized, as it runs on Lambda: run from a dev build (`cargo
+//! xtask`), it builds the runtime and the functions with cargo's `soak` profile (release
+//! optimizations without its whole-program link) and runs that build's `xtask bench soak` with
+//! the same flags; `--dev` runs the dev build as it is. The dev build spends most of the kit's CPU
+//! time in unoptimized SDK and serde code, and the soak's share of CPU left to the emulator is what
+//! the benchmark is about.
 
 use crate::local::{DeployedAppArgs, SoakArgs};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use local::run::build;
 use local::soak::{KillAt, report};
 use std::path::PathBuf;
+
+/// The cargo profile the benchmark's runtime and functions are built with (`Cargo.toml`).
+const PROFILE: &str = "soak";
 
 /// Flags of `cargo xtask bench soak`.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,10 +49,17 @@ pub struct BenchSoakArgs {
     /// Use the function binaries in DIR as they are instead of building them.
     #[arg(long, value_name = "DIR")]
     pub binaries: Option<PathBuf>,
+    /// Run this build as it is (from `cargo xtask`: the dev profile, unoptimized) instead of
+    /// the runtime and functions built with the `soak` profile.
+    #[arg(long)]
+    pub dev: bool,
 }
 
 /// Runs the benchmark and prints its report; an error when the soak did not pass.
 pub fn run(args: &BenchSoakArgs) -> Result<()> {
+    if cfg!(debug_assertions) && !args.dev {
+        return run_optimized(args);
+    }
     let kill = match (&args.kill, args.no_kill) {
         (_, true) => None,
         (Some(kill), false) => Some(kill.clone()),
@@ -60,12 +78,35 @@ pub fn run(args: &BenchSoakArgs) -> Result<()> {
         app: DeployedAppArgs { config: args.config.clone(), port: args.port, regions: Vec::new() },
         binaries: args.binaries.clone(),
     };
-    let profile = if cfg!(debug_assertions) { "dev profile" } else { "release" };
-    println!("bench soak ({profile} xtask; functions as built for this machine)");
+    let built = if cfg!(debug_assertions) { "the dev profile (unoptimized)" } else { "an optimized profile" };
+    let functions =
+        args.binaries.as_ref().map_or_else(|| "built for this machine".to_owned(), |d| d.display().to_string());
+    println!("bench soak: runtime built with {built}; functions: {functions}");
     let result = crate::runtime()?.block_on(soak.soak())?;
     report::lines(&result).iter().for_each(|line| println!("{line}"));
     if !result.audit.passed() {
         bail!("the soak lost acknowledged events or saw order violations (see above)");
+    }
+    Ok(())
+}
+
+/// Builds the runtime and the functions with the [`PROFILE`] profile and runs that build's
+/// `xtask bench soak` with this run's flags (and its functions, unless `--binaries` names others).
+fn run_optimized(args: &BenchSoakArgs) -> Result<()> {
+    let workspace = engine::emulator::workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut crates = vec!["xtask"];
+    crates.extend(build::function_crates());
+    println!("bench soak: building the runtime and the functions optimized (`--dev` skips this)");
+    let dir = build::build_crates(&cargo, &workspace, PROFILE, &crates)?;
+    let mut command = std::process::Command::new(dir.join("xtask"));
+    command.args(std::env::args_os().skip(1));
+    if args.binaries.is_none() {
+        command.arg("--binaries").arg(&dir);
+    }
+    let status = command.status().with_context(|| format!("running {}", dir.join("xtask").display()))?;
+    if !status.success() {
+        bail!("the optimized bench soak ({}) failed: {status}", dir.join("xtask").display());
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The emulator the kit starts keeps what DynamoDB guarantees where moto alone does not: a
 //! cancelled TransactWriteItems undoes only its own writes, and the table's stream goes on for
 //! the shard iterators handed out before it (moto 5.2.5 swaps in a copy of the table, stream
-//! included, so such an iterator never sees another record).
+//! included, so such an iterator never sees another record); and it writes the hot operations' answers
+//! as moto itself would, only faster.
 #![allow(clippy::unwrap_used)]
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -64,4 +65,19 @@ async fn a_cancelled_transaction_undoes_only_its_writes_and_the_tables_stream_fl
     assert_eq!(keys, ["after"], "the iterator from before sees the write after, and no record of the cancelled one");
     let stored = dynamodb.scan().table_name(&table).send().await.unwrap().count;
     assert_eq!(stored, 2, "the write before and the write after");
+}
+
+/// The launcher writes the answers of the hot data-plane operations with `json.dumps` instead of
+/// moto's shape walk; its self-test runs each of them through boto3 on moto and compares both.
+#[test]
+fn the_emulators_quick_answers_are_the_json_moto_itself_writes() {
+    let root = engine::emulator::workspace_root();
+    let output = std::process::Command::new(root.join(engine::emulator::PYTHON))
+        .arg(root.join(engine::emulator::LAUNCHER))
+        .arg("--self-test")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(printed.contains("16 operations compared, all the same"), "{printed}");
 }

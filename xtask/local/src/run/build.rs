@@ -31,23 +31,38 @@ pub fn function_crates() -> Vec<&'static str> {
 /// `cargo build -p api -p publisher -p projector-audit -p projector-view` in `workspace` with
 /// `cargo` (the `$CARGO` of the calling process); returns the directory holding the binaries.
 pub fn build_functions(cargo: &str, workspace: &Path) -> Result<PathBuf, BuildError> {
+    build_crates(cargo, workspace, DEV, &function_crates())
+}
+
+/// cargo's default profile, whose binaries go to `debug`.
+pub const DEV: &str = "dev";
+
+/// `cargo build --profile <profile>` of `crates` in `workspace` with `cargo`; returns the
+/// directory holding the binaries ([`profile_dir`]).
+pub fn build_crates(cargo: &str, workspace: &Path, profile: &str, crates: &[&str]) -> Result<PathBuf, BuildError> {
     let mut command = Command::new(cargo);
-    command.current_dir(workspace).arg("build");
-    for name in function_crates() {
+    command.current_dir(workspace).args(["build", "--profile", profile]);
+    for name in crates {
         command.args(["-p", name]);
     }
-    let shown = format!("cargo build -p {}", function_crates().join(" -p "));
+    let shown = format!("cargo build --profile {profile} -p {}", crates.join(" -p "));
     let status = command.status().map_err(|error| BuildError::Spawn { cargo: cargo.to_owned(), error })?;
     if !status.success() {
         return Err(BuildError::Failed(shown));
     }
-    Ok(binaries_dir(workspace))
+    Ok(profile_dir(workspace, profile))
 }
 
 /// Where cargo puts `dev` binaries: `$CARGO_TARGET_DIR/debug`, else `<workspace>/target/debug`.
 pub fn binaries_dir(workspace: &Path) -> PathBuf {
+    profile_dir(workspace, DEV)
+}
+
+/// Where cargo puts the binaries of `profile`: `debug` for `dev`, else the profile's name, under
+/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
+pub fn profile_dir(workspace: &Path, profile: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from);
-    target.join("debug")
+    target.join(if profile == DEV { "debug" } else { profile })
 }
 
 /// Whether every function binary is in `dir`.

@@ -115,10 +115,12 @@ impl Shared {
     async fn connection(&self) -> std::io::Result<SendRequest<Full<Bytes>>> {
         loop {
             let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            match idle {
-                Some(sender) if sender.is_ready() => return Ok(sender),
-                Some(_) => continue,
-                None => break,
+            // A connection whose last answer was just read may not take the next request yet
+            // (`is_ready` is false until its task has run): wait for it rather than drop it, or
+            // nearly every call opens a connection and costs the emulator a thread.
+            let Some(mut sender) = idle else { break };
+            if !sender.is_closed() && sender.ready().await.is_ok() {
+                return Ok(sender);
             }
         }
         let stream = TcpStream::connect(&self.authority).await?;
