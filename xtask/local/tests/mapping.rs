@@ -96,6 +96,18 @@ async fn batches_hold_at_most_batch_size_records_in_lambdas_dynamodb_shape() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_in_an_invocation_are_waiting_until_the_function_answers() {
+    let (_, stream) = table_with_items(3).await;
+    let function = Arc::new(FakeFunction::ok().answering_after(Duration::from_secs(2)));
+    let handle = engine(&function, &Outages::new()).start(config(&stream)).unwrap();
+    eventually(WAIT, "the batch invoked", || async { !function.events().is_empty() }).await;
+    let during = handle.stats();
+    assert_eq!((during.read, during.delivered, during.waiting()), (3, 0, 3), "read, not yet answered");
+    eventually(WAIT, "3 records delivered", || async { handle.stats().delivered == 3 }).await;
+    assert_eq!(handle.stats().waiting(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_batching_window_gathers_records_written_apart_into_one_invocation() {
     let clients = clients();
     let table = unique("esm");

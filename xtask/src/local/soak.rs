@@ -40,7 +40,8 @@ pub struct SoakArgs {
     /// current one (1: every command goes to the next region).
     #[arg(long, default_value_t = 4)]
     pub hop_every: usize,
-    /// Quiet this long (nothing read, delivered or replicated) before the audit, in seconds.
+    /// Quiet this long (nothing read, delivered or replicated, no record waiting in a mapping)
+    /// before the audit, in seconds.
     #[arg(long, default_value_t = 5)]
     pub quiet: u64,
     #[command(flatten)]

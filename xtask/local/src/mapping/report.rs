@@ -59,6 +59,15 @@ pub struct StatsSnapshot {
     pub finished_shards: Vec<String>,
 }
 
+impl StatsSnapshot {
+    /// Records read and not yet done with: buffered for a batch, in an invocation, or waiting to
+    /// be tried again. Every record read ends filtered out, delivered or discarded, once.
+    pub fn waiting(&self) -> u64 {
+        let done = self.filtered_out + self.delivered + self.discarded_retries + self.discarded_age;
+        self.read.saturating_sub(done)
+    }
+}
+
 impl MappingStats {
     /// The counters now.
     pub fn snapshot(&self) -> StatsSnapshot {

@@ -69,7 +69,8 @@ pub struct SoakSettings {
     pub kill: Option<KillAt>,
     /// Share of `PutRecords` entries of the publishers that fail (0: no proxy).
     pub publish_failure_rate: f64,
-    /// Nothing read, delivered or replicated for this long: the runtime is quiet.
+    /// Nothing read, delivered or replicated for this long, and no record waiting in a mapping:
+    /// the runtime is quiet.
     pub quiet: Duration,
     /// Most time to wait for quiet after the last command.
     pub settle_limit: Duration,
@@ -411,8 +412,9 @@ fn print_progress(progress: Arc<Progress>, every: Duration) -> tokio::task::Join
     })
 }
 
-/// Waits until no mapping reads or delivers and replication applies nothing for `quiet`;
-/// whether that happened within `limit`.
+/// Waits until no mapping reads or delivers and replication applies nothing for `quiet`, and no
+/// mapping holds a record it read (an invocation slower than `quiet`, or a batch waiting to be
+/// tried again, moves no counter while it lasts); whether that happened within `limit`.
 async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
     let start = tokio::time::Instant::now();
     let mut last = activity(runtime);
@@ -423,11 +425,16 @@ async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
         if now != last {
             last = now;
             still_since = tokio::time::Instant::now();
-        } else if still_since.elapsed() >= quiet {
+        } else if still_since.elapsed() >= quiet && waiting(runtime) == 0 {
             return true;
         }
     }
     false
+}
+
+/// Records the mappings of every region read and are not done with.
+fn waiting(runtime: &Runtime) -> u64 {
+    runtime.regions().iter().flat_map(|region| &region.mappings).map(|(handle, _)| handle.stats().waiting()).sum()
 }
 
 /// Counters that move while anything flows.

@@ -93,12 +93,18 @@ pub type Behaviour = dyn Fn(&Value, usize) -> Result<Value, String> + Send + Syn
 pub struct FakeFunction {
     pub calls: Mutex<Vec<Value>>,
     behaviour: Box<Behaviour>,
+    answer_after: std::time::Duration,
 }
 
 impl FakeFunction {
     /// A function answering with `behaviour`.
     pub fn new(behaviour: impl Fn(&Value, usize) -> Result<Value, String> + Send + Sync + 'static) -> FakeFunction {
-        FakeFunction { calls: Mutex::new(Vec::new()), behaviour: Box::new(behaviour) }
+        FakeFunction { calls: Mutex::new(Vec::new()), behaviour: Box::new(behaviour), answer_after: Default::default() }
+    }
+
+    /// The same function, answering each invocation `delay` after it starts.
+    pub fn answering_after(self, delay: std::time::Duration) -> FakeFunction {
+        FakeFunction { answer_after: delay, ..self }
     }
 
     /// A function that always succeeds.
@@ -126,6 +132,7 @@ impl Invoker for FakeFunction {
             calls.len() - 1
         };
         let request_id = format!("request-{index}");
+        tokio::time::sleep(self.answer_after).await;
         match (self.behaviour)(&event, index) {
             Ok(answer) => Ok(Invoked { request_id, response: Bytes::from(answer.to_string()) }),
             Err(message) => {
