@@ -13,6 +13,12 @@
 //! - The view's sequence with another EventId is a conflict, not a duplicate: last-writer-wins
 //!   replaced one region's event with another's, and both were published. The view is rebuilt
 //!   from the whole log, which holds the settled event, and the conflict is counted.
+//! - The view is written at the head of this region's log: events the log holds beyond the batch
+//!   are folded in too (one Query of the aggregate's partition). A view is a global-table item
+//!   that projectors in several regions write (a task's events can come from any region), and
+//!   concurrent writes settle by last writer wins: a region that wrote only up to its batch
+//!   (event 16 of a concurrent pair, projected late) could replace another region's earlier
+//!   write of version 18, and with no later event nothing would move the view on again.
 
 use crate::handler::{EventLog, Stats, ViewRepository};
 use domain::aggregate::{ApplyError, EventMeta};
@@ -76,6 +82,9 @@ pub(crate) async fn project_aggregate<R: ViewRepository, L: EventLog>(
     match apply_in_order(&mut state, log, &key, &events, &mut stats).await {
         Outcome::Conflict => rebuild(repository, log, id, previous, &events).await,
         Outcome::Applied { applied, mut failed } => {
+            if failed.is_empty() {
+                catch_up(&mut state, log, &key, &mut stats).await;
+            }
             if state.folded.version == previous {
                 return (stats, failed);
             }
@@ -169,6 +178,27 @@ async fn fill<L: EventLog>(state: &mut State, log: &L, key: &str, up_to: u64, st
         stats.filled += 1;
     }
     true
+}
+
+/// Folds in the events this region's log holds after the view's version, in sequence, up to the
+/// first one missing (replication still applying it) or unreadable; a failed read leaves the view
+/// where the batch put it.
+async fn catch_up<L: EventLog>(state: &mut State, log: &L, key: &str, stats: &mut Stats) {
+    let items = match log.events(key, state.folded.version + 1, None).await {
+        Ok(items) => items,
+        Err(error) => {
+            tracing::warn!(%error, aggregate = key, "reading the event log past the batch failed; writing the batch's view");
+            return;
+        }
+    };
+    for item in &items {
+        let meta = EventMeta { sequence: item.sequence, recorded_at: &item.recorded_at };
+        let parts = (item.event_type.as_str(), item.event_version, item.payload.as_str());
+        if item.sequence != state.folded.version + 1 || state.apply(parts, meta, &item.event_id).is_err() {
+            break;
+        }
+        stats.filled += 1;
+    }
 }
 
 /// Replaces the view with a fold of the whole log. Records the rebuilt view covers are done;

@@ -171,11 +171,35 @@ async fn a_write_that_loses_to_a_concurrent_writer_is_retried() {
 async fn a_gap_is_closed_from_the_event_log_and_applied_in_order() {
     let views = MemoryViews::default();
     let log = MemoryLog::with(&[task_event("a", 1, "us-east-1"), task_event("a", 2, "eu-west-1")]);
-    handle(&views, &log, &batch(&[("a", 1)])).await;
+    // Event 1 was projected before event 2 reached this region's log.
+    handle(&views, &MemoryLog::with(&[task_event("a", 1, "us-east-1")]), &batch(&[("a", 1)])).await;
     let (response, stats) = handle(&views, &log, &batch(&[("a", 3), ("a", 4)])).await;
     assert!(failures(&response).is_empty());
     assert_eq!((stats.filled, stats.applied, stats.gaps, views.version("a")), (1, 2, 0, 4));
     assert_eq!(*views.writes.lock().unwrap(), 2, "one write for the batch, filled event included");
+}
+
+#[tokio::test]
+async fn the_view_is_written_at_the_head_of_the_log_so_a_late_batch_never_writes_an_older_version() {
+    // Events 2 and 3 came from another region's stream and are already in this region's log.
+    let log = MemoryLog::with(&[
+        task_event("h", 1, "us-east-1"),
+        task_event("h", 2, "eu-west-1"),
+        task_event("h", 3, "eu-west-1"),
+    ]);
+    let views = MemoryViews::default();
+    let (response, stats) = handle(&views, &log, &batch(&[("h", 1)])).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!((stats.applied, stats.filled, views.version("h")), (1, 2, 3));
+    assert_eq!(views.stored("h").view.title, "task h v3");
+    // A region whose log held only event 1 wrote version 1 later, and that write won: the next
+    // delivery of any event of the task, here a duplicate, moves the view to the log's head again.
+    let older = MemoryViews::default();
+    handle(&older, &MemoryLog::with(&[task_event("h", 1, "us-east-1")]), &batch(&[("h", 1)])).await;
+    views.views.lock().unwrap().insert("h".into(), older.stored("h"));
+    let (response, stats) = handle(&views, &log, &batch(&[("h", 1)])).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!((stats.duplicates, stats.filled, views.version("h")), (1, 2, 3));
 }
 
 #[tokio::test]

@@ -42,6 +42,11 @@ pub const DEV: &str = "dev";
 pub fn build_crates(cargo: &str, workspace: &Path, profile: &str, crates: &[&str]) -> Result<PathBuf, BuildError> {
     let mut command = Command::new(cargo);
     command.current_dir(workspace).args(["build", "--profile", profile]);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_package_variable) {
+            command.env_remove(name);
+        }
+    }
     for name in crates {
         command.args(["-p", name]);
     }
@@ -51,6 +56,16 @@ pub fn build_crates(cargo: &str, workspace: &Path, profile: &str, crates: &[&str
         return Err(BuildError::Failed(shown));
     }
     Ok(profile_dir(workspace, profile))
+}
+
+/// Whether `name` is one of the variables cargo sets for the package it runs (`cargo xtask` is a
+/// `cargo run`): build scripts that read them (ring's) ask to run again when they change, so a
+/// build started with them rebuilds those crates and everything above, and so does the next
+/// `cargo build` from a shell.
+fn is_package_variable(name: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 /// Where cargo puts `dev` binaries: `$CARGO_TARGET_DIR/debug`, else `<workspace>/target/debug`.
@@ -68,4 +83,25 @@ pub fn profile_dir(workspace: &Path, profile: &str) -> PathBuf {
 /// Whether every function binary is in `dir`.
 pub fn has_every_binary(dir: &Path) -> bool {
     function_crates().iter().all(|name| dir.join(name).is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variables_of_the_running_package_are_not_passed_on_and_the_others_are() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+        ] {
+            assert!(is_package_variable(name), "{name}");
+        }
+        for name in ["CARGO_TARGET_DIR", "CARGO_HOME", "CARGO", "RUSTFLAGS", "PATH"] {
+            assert!(!is_package_variable(name), "{name}");
+        }
+    }
 }

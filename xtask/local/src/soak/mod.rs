@@ -413,8 +413,9 @@ fn print_progress(progress: Arc<Progress>, every: Duration) -> tokio::task::Join
 }
 
 /// Waits until no mapping reads or delivers and replication applies nothing for `quiet`, and no
-/// mapping holds a record it read (an invocation slower than `quiet`, or a batch waiting to be
-/// tried again, moves no counter while it lasts); whether that happened within `limit`.
+/// mapping of a live region holds a record it read (an invocation slower than `quiet`, or a batch
+/// waiting to be tried again, moves no counter while it lasts); whether that happened within
+/// `limit`.
 async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
     let start = tokio::time::Instant::now();
     let mut last = activity(runtime);
@@ -432,9 +433,11 @@ async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
     false
 }
 
-/// Records the mappings of every region read and are not done with.
+/// Records the mappings of the live regions read and are not done with (a region that is down
+/// holds its mappings' records until it returns).
 fn waiting(runtime: &Runtime) -> u64 {
-    runtime.regions().iter().flat_map(|region| &region.mappings).map(|(handle, _)| handle.stats().waiting()).sum()
+    let live = runtime.regions().iter().filter(|region| !runtime.outages().is_down(&region.region));
+    live.flat_map(|region| &region.mappings).map(|(handle, _)| handle.stats().waiting()).sum()
 }
 
 /// Counters that move while anything flows.
