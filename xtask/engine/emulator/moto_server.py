@@ -39,6 +39,8 @@ Two more costs went on every call of the soak's hot path:
 
 Usage (as moto_server): python moto_server.py -H 127.0.0.1 -p PORT
        python moto_server.py --self-test
+With KIT_EMULATOR_COMPARE_ANSWERS=1 in its environment the server also writes every fast answer
+moto's way and prints any difference to its log.
 """
 
 import base64
