@@ -16,9 +16,11 @@
 //! - The view is written at the head of this region's log: events the log holds beyond the batch
 //!   are folded in too (one Query of the aggregate's partition). A view is a global-table item
 //!   that projectors in several regions write (a task's events can come from any region), and
-//!   concurrent writes settle by last writer wins: a region that wrote only up to its batch
-//!   (event 16 of a concurrent pair, projected late) could replace another region's earlier
-//!   write of version 18, and with no later event nothing would move the view on again.
+//!   concurrent writes settle by last writer wins ("How DynamoDB global tables work",
+//!   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_HowItWorks.html):
+//!   a region that wrote only up to its batch (event 16 of a concurrent pair, projected late)
+//!   could replace another region's earlier write of version 18, and with no later event
+//!   nothing would move the view on again.
 
 use crate::handler::{EventLog, Stats, ViewRepository};
 use domain::aggregate::{ApplyError, EventMeta};
