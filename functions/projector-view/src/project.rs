@@ -170,14 +170,23 @@ async fn fill<L: EventLog>(state: &mut State, log: &L, key: &str, up_to: u64, st
         );
         return false;
     }
-    for item in &items {
+    fold_in(state, &items, key, stats)
+}
+
+/// Applies the log's `items` in order after the view's version, up to the first that does not
+/// follow on (a sequence still replicating) or cannot be applied; whether all were applied.
+fn fold_in(state: &mut State, items: &[EventItem], key: &str, stats: &mut Stats) -> bool {
+    for item in items {
         let meta = EventMeta { sequence: item.sequence, recorded_at: &item.recorded_at };
         let parts = (item.event_type.as_str(), item.event_version, item.payload.as_str());
-        if let Err(error) = state.apply(parts, meta, &item.event_id) {
-            tracing::error!(%error, aggregate = key, sequence = item.sequence, "an event in the log cannot be applied");
-            return false;
+        match state.apply(parts, meta, &item.event_id) {
+            Ok(_) => stats.filled += 1,
+            Err(ApplyError::Gap { .. }) => return false,
+            Err(error) => {
+                tracing::error!(%error, aggregate = key, sequence = item.sequence, "an event in the log cannot be applied");
+                return false;
+            }
         }
-        stats.filled += 1;
     }
     true
 }
@@ -193,14 +202,7 @@ async fn catch_up<L: EventLog>(state: &mut State, log: &L, key: &str, stats: &mu
             return;
         }
     };
-    for item in &items {
-        let meta = EventMeta { sequence: item.sequence, recorded_at: &item.recorded_at };
-        let parts = (item.event_type.as_str(), item.event_version, item.payload.as_str());
-        if item.sequence != state.folded.version + 1 || state.apply(parts, meta, &item.event_id).is_err() {
-            break;
-        }
-        stats.filled += 1;
-    }
+    fold_in(state, &items, key, stats);
 }
 
 /// Replaces the view with a fold of the whole log. Records the rebuilt view covers are done;
