@@ -10,7 +10,8 @@
 //! - [`env`]: each function's environment as a typed struct: the region stack renders it into
 //!   the function's variables, the function reads it back with one call;
 //! - [`origin`]: the publisher's origin rule, rendered as the event source mapping's filter
-//!   patterns and as the check the handler makes again.
+//!   patterns and as the check the handler makes again;
+//! - [`read_model`]: the read-model tables' row per writing region.
 
 pub mod consumers;
 pub mod drill;
@@ -19,3 +20,4 @@ pub mod event_log;
 pub mod idempotency;
 pub mod metrics;
 pub mod origin;
+pub mod read_model;

@@ -18,13 +18,15 @@ async fn main() -> Result<(), Error> {
     let config = load_sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let store = EventStore::new(dynamodb.clone(), environment.event_log_table);
+    let origin = Origin::from_env()?;
+    let region = origin.region().to_owned();
     let api = Api {
         commands: CommandService::new(
             store.clone(),
             IdempotencyStore::new(dynamodb.clone(), environment.idempotency_table),
-            Origin::from_env()?,
+            origin,
         ),
-        views: environment.read_model_table.map(|table| ViewStore::new(dynamodb, table)),
+        views: environment.read_model_table.map(|table| ViewStore::new(dynamodb, table, region)),
         health: Health {
             store,
             streams: aws_sdk_dynamodbstreams::Client::new(&config),

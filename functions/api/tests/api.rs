@@ -23,7 +23,11 @@ async fn api(with_view: bool) -> Api {
     let client = dynamodb();
     let (log, stream_arn) = create_event_log(&client).await;
     let store = EventStore::new(client.clone(), log);
-    let views = if with_view { Some(ViewStore::new(client.clone(), create_view_table(&client).await)) } else { None };
+    let views = if with_view {
+        Some(ViewStore::new(client.clone(), create_view_table(&client).await, "us-east-1"))
+    } else {
+        None
+    };
     Api {
         commands: CommandService::new(
             store.clone(),

@@ -35,7 +35,7 @@ async fn setup() -> (Api, ViewStore, String) {
     let client = dynamodb();
     let (log, stream_arn) = create_event_log(&client).await;
     let store = EventStore::new(client.clone(), log);
-    let views = ViewStore::new(client.clone(), create_view_table(&client).await);
+    let views = ViewStore::new(client.clone(), create_view_table(&client).await, REGION);
     let api = Api {
         commands: CommandService::new(
             store.clone(),

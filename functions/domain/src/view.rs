@@ -1,8 +1,9 @@
-//! The Task read model (`<app>-view-<projection>`, hash key `AggregateTypeAndId`): written by the
-//! view projector with a version condition, read by the api. Each view also stores the EventId
-//! of the event that made its version, so the projector can tell a redelivery of that event (a
-//! duplicate) from another event with the same sequence (a conflict that last-writer-wins
-//! settled in the log).
+//! The Task read model (`<app>-views-<projection>`, hash key `AggregateTypeAndId`, range key
+//! `ProjectedBy`): each region's view projector writes its own row of a task with a version
+//! condition, and readers take the newest row ([`contract::read_model`] says why no row has two
+//! writers). Each row also stores the EventId of the event that made its version, so the
+//! projector can tell a redelivery of that event (a duplicate) from another event with the same
+//! sequence (a conflict that last-writer-wins settled in the log).
 
 use crate::aggregate::{Aggregate, Folded};
 use crate::error::DomainError;
@@ -11,6 +12,7 @@ use crate::item::{AGGREGATE_KEY, AttributeMap, aggregate_key, required_number, r
 use crate::task::Task;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use contract::read_model::PROJECTED_BY;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -117,37 +119,73 @@ impl StoredView {
 /// Attribute holding [`StoredView::last_event_id`].
 const LAST_EVENT_ID: &str = "LastEventId";
 
-/// The read-model table.
+/// The view among a task's rows: the one with the highest version. Rows at that version that
+/// name different events disagree (two regions each projected one side of a conflict before last
+/// writer wins settled the log): then there is no view, and a reader folds the log instead.
+pub fn newest(mut rows: Vec<StoredView>) -> Option<StoredView> {
+    rows.sort_by_key(|row| std::cmp::Reverse(row.view.version));
+    let mut rows = rows.into_iter();
+    let first = rows.next()?;
+    let disagree = rows
+        .take_while(|row| row.view.version == first.view.version)
+        .any(|row| row.last_event_id != first.last_event_id);
+    (!disagree).then_some(first)
+}
+
+/// The read-model table as one region sees it: reads the newest row of a task, writes the
+/// region's own.
 #[derive(Debug, Clone)]
 pub struct ViewStore {
     client: Client,
     table: String,
+    region: String,
 }
 
 impl ViewStore {
-    /// The store over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        ViewStore { client, table: table.into() }
+    /// The store over `table`, writing the rows of `region`.
+    pub fn new(client: Client, table: impl Into<String>, region: impl Into<String>) -> Self {
+        ViewStore { client, table: table.into(), region: region.into() }
     }
 
-    /// The view of task `id`; `consistent` for the projector, which must see its own writes.
+    /// The view of task `id`: the newest of its rows ([`newest`]). One Query of the task's
+    /// partition, which holds a row per region that projected it (far below a page).
     pub async fn get(&self, id: &str, consistent: bool) -> Result<Option<StoredView>, DomainError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(consistent)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", AGGREGATE_KEY)
+            .expression_attribute_values(":k", AttributeValue::S(aggregate_key(Task::TYPE, id)))
+            .send()
+            .await
+            .map_err(|e| DomainError::from_sdk("Query", &e))?;
+        let rows = output.items().iter().map(StoredView::from_sdk).collect::<Result<Vec<_>, _>>()?;
+        Ok(newest(rows))
+    }
+
+    /// This region's row of task `id`, read consistently: the projector builds on it.
+    pub async fn own(&self, id: &str) -> Result<Option<StoredView>, DomainError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .consistent_read(consistent)
+            .consistent_read(true)
             .key(AGGREGATE_KEY, AttributeValue::S(aggregate_key(Task::TYPE, id)))
+            .key(PROJECTED_BY, AttributeValue::S(self.region.clone()))
             .send()
             .await
             .map_err(|e| DomainError::from_sdk("GetItem", &e))?;
         output.item.as_ref().map(StoredView::from_sdk).transpose()
     }
 
-    /// Writes `view` only if the stored version is still `previous` (absent for 0). Returns
-    /// false when another writer got there first.
+    /// Writes `view` as this region's row only if that row is still at `previous` (absent for
+    /// 0). Returns false when another writer got there first.
     pub async fn put_if_version(&self, view: &StoredView, previous: u64) -> Result<bool, DomainError> {
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(view.to_sdk()));
+        let mut item = view.to_sdk();
+        item.insert(PROJECTED_BY.to_owned(), AttributeValue::S(self.region.clone()));
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let request = if previous == 0 {
             request.condition_expression("attribute_not_exists(#k)").expression_attribute_names("#k", AGGREGATE_KEY)
         } else {
@@ -183,5 +221,38 @@ mod tests {
         assert_eq!(TaskView::from_folded("t-1", &view.to_folded()), view);
         let stored = StoredView { view, last_event_id: Some("e4".into()) };
         assert_eq!(StoredView::from_sdk(&stored.to_sdk()).unwrap(), stored);
+    }
+
+    fn row(version: u64, event: Option<&str>) -> StoredView {
+        let view = TaskView {
+            id: "t-1".into(),
+            title: format!("v{version}"),
+            completed: false,
+            version,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        StoredView { view, last_event_id: event.map(str::to_owned) }
+    }
+
+    #[test]
+    fn the_newest_row_is_the_view() {
+        let rows = vec![row(16, Some("e16")), row(18, Some("e18")), row(17, Some("e17"))];
+        assert_eq!(newest(rows), Some(row(18, Some("e18"))));
+        assert_eq!(newest(Vec::new()), None);
+    }
+
+    #[test]
+    fn rows_at_one_version_agree_when_they_name_the_same_event() {
+        let rows = vec![row(18, Some("e18")), row(18, Some("e18")), row(3, Some("x"))];
+        assert_eq!(newest(rows), Some(row(18, Some("e18"))));
+    }
+
+    #[test]
+    fn rows_at_the_newest_version_naming_different_events_are_no_view() {
+        let rows = vec![row(16, Some("a16")), row(16, Some("b16")), row(15, Some("e15"))];
+        assert_eq!(newest(rows), None);
+        let settled = vec![row(16, Some("a16")), row(17, Some("a17")), row(16, Some("b16"))];
+        assert_eq!(newest(settled), Some(row(17, Some("a17"))), "a later version settles it");
     }
 }

@@ -217,7 +217,7 @@ async fn a_live_claim_is_in_progress_and_an_expired_one_is_taken_over() {
 #[tokio::test]
 async fn the_read_model_applies_only_on_the_expected_version() {
     let client = dynamodb();
-    let views = ViewStore::new(client.clone(), create_view_table(&client).await);
+    let views = ViewStore::new(client.clone(), create_view_table(&client).await, "us-east-1");
     let view = TaskView {
         id: "t1".into(),
         title: "a".into(),
@@ -236,6 +236,38 @@ async fn the_read_model_applies_only_on_the_expected_version() {
     assert!(views.put_if_version(&stored, 1).await.unwrap());
     assert_eq!(views.get("t1", true).await.unwrap(), Some(stored));
     assert_eq!(views.get("missing", true).await.unwrap(), None);
+}
+
+/// Global tables settle concurrent writes to one item by last writer wins, so a view written
+/// from two regions could end at the older version (`contract::read_model`). Each region writes
+/// its own row, and the newest row is the view whichever region wrote last.
+#[tokio::test]
+async fn a_region_writing_an_older_version_last_does_not_move_the_view_back() {
+    let client = dynamodb();
+    let table = create_view_table(&client).await;
+    let (ireland, sydney) =
+        (ViewStore::new(client.clone(), &table, "eu-west-1"), ViewStore::new(client.clone(), &table, "ap-southeast-2"));
+    let at = |version: u64| StoredView {
+        view: TaskView {
+            id: "t1".into(),
+            title: format!("v{version}"),
+            completed: false,
+            version,
+            created_at: "2026-01-02T03:04:05.678Z".into(),
+            updated_at: "2026-01-02T03:04:05.678Z".into(),
+        },
+        last_event_id: Some(format!("e{version}")),
+    };
+    assert!(ireland.put_if_version(&at(18), 0).await.unwrap());
+    assert!(sydney.put_if_version(&at(16), 0).await.unwrap(), "each region creates its own row");
+    for store in [&ireland, &sydney] {
+        assert_eq!(store.get("t1", true).await.unwrap(), Some(at(18)), "the newest row is the view");
+    }
+    assert_eq!(sydney.own("t1").await.unwrap(), Some(at(16)));
+    assert_eq!(ireland.own("t1").await.unwrap(), Some(at(18)));
+    assert!(!sydney.put_if_version(&at(17), 18).await.unwrap(), "the condition is on the region's own row");
+    assert!(sydney.put_if_version(&at(18), 16).await.unwrap());
+    assert_eq!(ireland.get("t1", false).await.unwrap(), Some(at(18)), "rows naming the same event agree");
 }
 
 fn hold(key: &str, sequence: u64) -> Hold {

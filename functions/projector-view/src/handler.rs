@@ -17,9 +17,9 @@ const CONCURRENT_AGGREGATES: usize = 8;
 
 /// The read-model table, as far as the projector needs it.
 pub trait ViewRepository: Send + Sync {
-    /// The stored view of task `id` (consistent read).
+    /// This region's row of task `id` (consistent read).
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<StoredView>, DomainError>> + Send;
-    /// Writes `view` if the stored version is still `previous`; false if it moved.
+    /// Writes `view` as this region's row if that is still at `previous`; false if it moved.
     fn put_if_version(
         &self,
         view: &StoredView,
@@ -29,7 +29,7 @@ pub trait ViewRepository: Send + Sync {
 
 impl ViewRepository for ViewStore {
     async fn get(&self, id: &str) -> Result<Option<StoredView>, DomainError> {
-        ViewStore::get(self, id, true).await
+        ViewStore::own(self, id).await
     }
     async fn put_if_version(&self, view: &StoredView, previous: u64) -> Result<bool, DomainError> {
         ViewStore::put_if_version(self, view, previous).await

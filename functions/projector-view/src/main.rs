@@ -3,11 +3,11 @@
 
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::KinesisEventResponse;
-use domain::ViewStore;
 use domain::contract::env::ViewProjectorEnvironment;
 use domain::contract::metrics::{VIEW_CONFLICTS_METRIC, VIEW_PROJECTOR};
 use domain::runtime::{emit_metrics, init_tracing, load_sdk_config};
 use domain::store::EventStore;
+use domain::{Origin, ViewStore};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use projector_view::handle;
 
@@ -17,7 +17,9 @@ async fn main() -> Result<(), Error> {
     let environment = ViewProjectorEnvironment::from_env()?;
     let config = load_sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let views = ViewStore::new(dynamodb.clone(), environment.view_table);
+    // The region's own rows of the read model (Lambda sets AWS_REGION).
+    let region = Origin::from_env()?.region().to_owned();
+    let views = ViewStore::new(dynamodb.clone(), environment.view_table, region);
     let log = EventStore::new(dynamodb, environment.event_log_table);
     let (views, log, app) = (&views, &log, environment.app_name.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {

@@ -1,26 +1,24 @@
-//! One aggregate's events of a batch onto its view. Reads the stored view, applies the events in
-//! sequence order (event n only on version n-1), then writes once with a condition on the
-//! version it read.
+//! One aggregate's events of a batch onto its view. Reads this region's row of the view and its
+//! replica of the log, applies the events in sequence order (event n only on version n-1), then
+//! writes the row once with a condition on the version it read. Each region writes only its own
+//! row and readers take the newest ([`domain::contract::read_model`]), so last writer wins never
+//! moves a view back.
 //!
-//! - A duplicate (a sequence at or below the view's version, with the same EventId at the
-//!   view's version) is acknowledged.
-//! - A gap is normal across regions: a task created in one region and renamed in another has
-//!   its events published on two regions' streams, so event n can arrive before n-1 reached the
-//!   view. The missing events are read from this region's replica of the event log (a
-//!   consistent Query; the event that arrived was appended here after them, so they are here
-//!   unless replication is still applying them) and folded in. Only a gap the log cannot close
-//!   yet fails the record, for a retry.
-//! - The view's sequence with another EventId is a conflict, not a duplicate: last-writer-wins
-//!   replaced one region's event with another's, and both were published. The view is rebuilt
-//!   from the whole log, which holds the settled event, and the conflict is counted.
-//! - The view is written at the head of this region's log: events the log holds beyond the batch
-//!   are folded in too (one Query of the aggregate's partition). A view is a global-table item
-//!   that projectors in several regions write (a task's events can come from any region), and
-//!   concurrent writes settle by last writer wins ("How DynamoDB global tables work",
-//!   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_HowItWorks.html):
-//!   a region that wrote only up to its batch (event 16 of a concurrent pair, projected late)
-//!   could replace another region's earlier write of version 18, and with no later event
-//!   nothing would move the view on again.
+//! - The log is read once per aggregate and batch: a consistent Query of the aggregate's partition
+//!   from the row's version. The events the batch carries were appended to this region's log
+//!   before they were published, and so were the ones before them, unless replication is still
+//!   applying those.
+//! - A duplicate (a sequence at or below the row's version, with the same EventId at the
+//!   row's version) is acknowledged.
+//! - A gap is normal: a region's row moves only on the events its region publishes, so event n
+//!   often arrives on a version far below n-1. The missing events are taken from the log and
+//!   folded in. Only a gap the log cannot close yet fails the record, for a retry.
+//! - The row's sequence with another EventId is a conflict, not a duplicate: last-writer-wins
+//!   replaced one region's event with another's, and both were published. So is a log that no
+//!   longer holds the event the row stood on before the batch, or ends on after it. The row is
+//!   rebuilt from the whole log, which holds the settled event, and the conflict is counted.
+//! - The row is written at the head of the log: the events it holds beyond the batch are folded in
+//!   too.
 
 use crate::handler::{EventLog, Stats, ViewRepository};
 use domain::aggregate::{ApplyError, EventMeta};
@@ -44,6 +42,25 @@ impl State {
 
     fn stored(&self, id: &str) -> StoredView {
         StoredView { view: TaskView::from_folded(id, &self.folded), last_event_id: self.last_event_id.clone() }
+    }
+
+    /// Whether the log holds another event than this state's at its version: last writer wins
+    /// replaced the one it applied.
+    fn replaced_in(&self, logged: &[EventItem], key: &str) -> bool {
+        let version = self.folded.version;
+        let at_version = logged.iter().find(|item| item.sequence == version);
+        let Some((item, applied)) = at_version.zip(self.last_event_id.as_ref()) else { return false };
+        if item.event_id == *applied {
+            return false;
+        }
+        tracing::warn!(
+            aggregate = key,
+            sequence = version,
+            event = item.event_id,
+            view_event = applied,
+            "conflict: the log holds another event than the view applied; rebuilding the view from the log"
+        );
+        true
     }
 }
 
@@ -78,14 +95,29 @@ pub(crate) async fn project_aggregate<R: ViewRepository, L: EventLog>(
         Some(stored) => State { folded: stored.view.to_folded(), last_event_id: stored.last_event_id },
         None => State { folded: Folded::default(), last_event_id: None },
     };
+    let key = aggregate_key(Task::TYPE, id);
+    let logged = match log.events(&key, previous.max(1), None).await {
+        Ok(items) => items,
+        Err(error) => {
+            tracing::warn!(%error, aggregate = id, "reading the event log failed; will retry");
+            stats.failed = all.len() as u32;
+            return (stats, all);
+        }
+    };
+    if state.replaced_in(&logged, &key) {
+        return rebuild(repository, log, id, previous, &events).await;
+    }
     // Redeliveries can arrive out of order; the stream order of one key is only a hint here.
     events.sort_by_key(|(_, event)| event.sequence);
-    let key = aggregate_key(Task::TYPE, id);
-    match apply_in_order(&mut state, log, &key, &events, &mut stats).await {
+    match apply_in_order(&mut state, &logged, &key, &events, &mut stats) {
         Outcome::Conflict => rebuild(repository, log, id, previous, &events).await,
         Outcome::Applied { applied, mut failed } => {
             if failed.is_empty() {
-                catch_up(&mut state, log, &key, &mut stats).await;
+                if state.replaced_in(&logged, &key) {
+                    return rebuild(repository, log, id, previous, &events).await;
+                }
+                let after = logged.partition_point(|item| item.sequence <= state.folded.version);
+                fold_in(&mut state, &logged[after..], &key, &mut stats);
             }
             if state.folded.version == previous {
                 return (stats, failed);
@@ -107,9 +139,9 @@ pub(crate) async fn project_aggregate<R: ViewRepository, L: EventLog>(
     }
 }
 
-async fn apply_in_order<L: EventLog>(
+fn apply_in_order(
     state: &mut State,
-    log: &L,
+    logged: &[EventItem],
     key: &str,
     events: &[(usize, DomainEvent)],
     stats: &mut Stats,
@@ -131,7 +163,7 @@ async fn apply_in_order<L: EventLog>(
             stats.duplicates += 1;
             continue;
         }
-        if event.sequence > version + 1 && !fill(state, log, key, event.sequence - 1, stats).await {
+        if event.sequence > version + 1 && !fill(state, logged, key, event.sequence - 1, stats) {
             stats.gaps += 1;
             failed.push(*index);
             continue;
@@ -149,28 +181,23 @@ async fn apply_in_order<L: EventLog>(
     Outcome::Applied { applied, failed }
 }
 
-/// Folds the log's events after the view's version up to `up_to` into `state`; false when the
-/// log does not have them all yet (replication in flight) or cannot be read.
-async fn fill<L: EventLog>(state: &mut State, log: &L, key: &str, up_to: u64, stats: &mut Stats) -> bool {
+/// Folds the logged events after the view's version up to `up_to` into `state`; false when the
+/// log does not have them all yet (replication in flight).
+fn fill(state: &mut State, logged: &[EventItem], key: &str, up_to: u64, stats: &mut Stats) -> bool {
     let from = state.folded.version + 1;
-    let items = match log.events(key, from, Some(up_to)).await {
-        Ok(items) => items,
-        Err(error) => {
-            tracing::warn!(%error, aggregate = key, "reading the event log to close a gap failed; will retry");
-            return false;
-        }
-    };
-    if items.len() as u64 != up_to - from + 1 {
+    let missing: Vec<&EventItem> = logged.iter().filter(|item| (from..=up_to).contains(&item.sequence)).collect();
+    if missing.len() as u64 != up_to - from + 1 {
         tracing::warn!(
             aggregate = key,
             have = from - 1,
             up_to,
-            found = items.len(),
+            found = missing.len(),
             "gap: the log does not have the missing events yet; will retry"
         );
         return false;
     }
-    fold_in(state, &items, key, stats)
+    let start = logged.partition_point(|item| item.sequence < from);
+    fold_in(state, &logged[start..start + missing.len()], key, stats)
 }
 
 /// Applies the log's `items` in order after the view's version, up to the first that does not
@@ -189,20 +216,6 @@ fn fold_in(state: &mut State, items: &[EventItem], key: &str, stats: &mut Stats)
         }
     }
     true
-}
-
-/// Folds in the events this region's log holds after the view's version, in sequence, up to the
-/// first one missing (replication still applying it) or unreadable; a failed read leaves the view
-/// where the batch put it.
-async fn catch_up<L: EventLog>(state: &mut State, log: &L, key: &str, stats: &mut Stats) {
-    let items = match log.events(key, state.folded.version + 1, None).await {
-        Ok(items) => items,
-        Err(error) => {
-            tracing::warn!(%error, aggregate = key, "reading the event log past the batch failed; writing the batch's view");
-            return;
-        }
-    };
-    fold_in(state, &items, key, stats);
 }
 
 /// Replaces the view with a fold of the whole log. Records the rebuilt view covers are done;

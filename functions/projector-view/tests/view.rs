@@ -192,8 +192,8 @@ async fn the_view_is_written_at_the_head_of_the_log_so_a_late_batch_never_writes
     assert!(failures(&response).is_empty());
     assert_eq!((stats.applied, stats.filled, views.version("h")), (1, 2, 3));
     assert_eq!(views.stored("h").view.title, "task h v3");
-    // A region whose log held only event 1 wrote version 1 later, and that write won: the next
-    // delivery of any event of the task, here a duplicate, moves the view to the log's head again.
+    // A row written before events 2 and 3 replicated to its region's log moves to the log's head
+    // on the next delivery of any event of the task, here a duplicate.
     let older = MemoryViews::default();
     handle(&older, &MemoryLog::with(&[task_event("h", 1, "us-east-1")]), &batch(&[("h", 1)])).await;
     views.views.lock().unwrap().insert("h".into(), older.stored("h"));
@@ -210,8 +210,9 @@ async fn the_same_sequence_with_another_event_id_is_a_conflict_rebuilt_from_the_
     theirs.payload = r#"{"title":"their title"}"#.into();
     let log = MemoryLog::with(&[task_event("c", 1, "us-east-1"), theirs.clone()]);
     let views = MemoryViews::default();
-    // Our event 2 reached the view first.
-    handle(&views, &log, &batch(&[("c", 1), ("c", 2)])).await;
+    // Our event 2 reached the view before their event 2 replaced it in this region's log.
+    let unsettled = MemoryLog::with(&[task_event("c", 1, "us-east-1"), task_event("c", 2, "us-east-1")]);
+    handle(&views, &unsettled, &batch(&[("c", 1), ("c", 2)])).await;
     assert_eq!(views.stored("c").view.title, "task c v2");
     let (response, stats) = handle(&views, &log, &raw_batch(&[data(&theirs)])).await;
     assert!(failures(&response).is_empty());
@@ -221,6 +222,27 @@ async fn the_same_sequence_with_another_event_id_is_a_conflict_rebuilt_from_the_
     assert_eq!(rebuilt.last_event_id.as_deref(), Some(theirs.event_id.as_str()));
     let (_, stats) = handle(&views, &log, &raw_batch(&[data(&theirs)])).await;
     assert_eq!((stats.duplicates, stats.conflicts), (1, 0), "the settled event is now a duplicate");
+}
+
+#[tokio::test]
+async fn a_row_standing_on_an_event_last_writer_wins_replaced_is_rebuilt_when_its_region_projects_again() {
+    let mut theirs = task_event("s", 2, "eu-west-1");
+    theirs.event_id = "0000dddd-0000-7000-8000-000000000000".into();
+    theirs.payload = r#"{"title":"their title"}"#.into();
+    let views = MemoryViews::default();
+    let unsettled = MemoryLog::with(&[task_event("s", 1, "us-east-1"), task_event("s", 2, "us-east-1")]);
+    handle(&views, &unsettled, &batch(&[("s", 1), ("s", 2)])).await;
+    // Their event 2 won; our next event 3 arrives on top of the row's replaced event 2.
+    let settled = MemoryLog::with(&[task_event("s", 1, "us-east-1"), theirs.clone(), task_event("s", 3, "us-east-1")]);
+    let (response, stats) = handle(&views, &settled, &batch(&[("s", 3)])).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(stats.conflicts, 1, "detected, not applied on the replaced event");
+    let rebuilt = views.stored("s");
+    assert_eq!(rebuilt.view.version, 3);
+    assert_eq!(rebuilt.last_event_id, Some(task_event("s", 3, "us-east-1").event_id));
+    // The row now stands on the settled log: a redelivery is a duplicate.
+    let (_, stats) = handle(&views, &settled, &batch(&[("s", 3)])).await;
+    assert_eq!((stats.duplicates, stats.conflicts), (1, 0));
 }
 
 #[tokio::test]
@@ -238,7 +260,7 @@ async fn a_rebuild_never_moves_a_view_back_to_a_log_that_is_behind_it() {
 #[tokio::test]
 async fn only_event_3_of_a_task_whose_events_1_to_3_are_in_the_log_gives_version_3_without_failures() {
     let client = test_support::aws::dynamodb();
-    let views = ViewStore::new(client.clone(), test_support::aws::create_view_table(&client).await);
+    let views = ViewStore::new(client.clone(), test_support::aws::create_view_table(&client).await, "us-east-1");
     let (table, _) = test_support::aws::create_event_log(&client).await;
     let log = EventStore::new(client.clone(), table);
     // Created in one region, renamed in another: events 2 and 3 came from different streams.
@@ -257,7 +279,7 @@ async fn only_event_3_of_a_task_whose_events_1_to_3_are_in_the_log_gives_version
 #[tokio::test]
 async fn the_dynamodb_read_model_applies_each_event_exactly_once() {
     let client = test_support::aws::dynamodb();
-    let views = ViewStore::new(client.clone(), test_support::aws::create_view_table(&client).await);
+    let views = ViewStore::new(client.clone(), test_support::aws::create_view_table(&client).await, "us-east-1");
     let (table, _) = test_support::aws::create_event_log(&client).await;
     let log = EventStore::new(client.clone(), table);
     let (response, _) = handle(&views, &log, &batch(&[("e", 1), ("e", 2)])).await;

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{
 };
 use contract::event_log::{AGGREGATE_KEY, BY_ORIGIN_INDEX, ORIGIN_SHARD, RECORDED_AT, SEQUENCE_KEY};
 use contract::idempotency;
+use contract::read_model::PROJECTED_BY;
 use std::time::Duration;
 
 /// The region tests run in unless they say otherwise.
@@ -157,9 +158,21 @@ pub async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> Stri
     create_keyed_table(client, "idempotency", idempotency::KEY).await
 }
 
-/// A read-model table.
+/// A read-model table: a row per task and writing region, as the data stack declares it.
 pub async fn create_view_table(client: &aws_sdk_dynamodb::Client) -> String {
-    create_keyed_table(client, "view", AGGREGATE_KEY).await
+    let name = unique("views");
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(AGGREGATE_KEY, ScalarAttributeType::S))
+        .attribute_definitions(attribute(PROJECTED_BY, ScalarAttributeType::S))
+        .key_schema(key(AGGREGATE_KEY, KeyType::Hash))
+        .key_schema(key(PROJECTED_BY, KeyType::Range))
+        .send()
+        .await
+        .expect("creating a read-model table in the emulator");
+    name
 }
 
 /// An on-demand Kinesis stream, waited for until ACTIVE (bounded). Returns its name.

@@ -8,6 +8,7 @@ use crate::constructs::event_log::{ReplicatedTable, ReplicatedTableProps, Stream
 use crate::constructs::pascal_case;
 use contract::event_log::AGGREGATE_KEY;
 use contract::idempotency;
+use contract::read_model::PROJECTED_BY;
 
 /// The stream of the tables nothing reads (idempotency, read models): CloudFormation requires one
 /// on every multi-replica global table; `NEW_AND_OLD_IMAGES` is what the DynamoDB guide's global
@@ -24,9 +25,11 @@ pub fn idempotency_table_name(app: &str) -> String {
     format!("{app}-idempotency")
 }
 
-/// `<app>-view-<projection>`.
+/// `<app>-views-<projection>`: a row per task and writing region ([`contract::read_model`]).
+/// Its key schema differs from the `<app>-view-<projection>` tables of earlier versions, and
+/// CloudFormation replaces a table whose keys change, which it can do only under a new name.
 pub fn read_model_table_name(app: &str, projection: &str) -> String {
-    format!("{app}-view-{projection}")
+    format!("{app}-views-{projection}")
 }
 
 pub(super) fn template(config: &AppConfig) -> Template {
@@ -60,7 +63,7 @@ pub(super) fn template(config: &AppConfig) -> Template {
                 table_name: read_model_table_name(&config.app, &projection.name),
                 regions: &regions,
                 key: (AGGREGATE_KEY, "S"),
-                range_key: None,
+                range_key: Some((PROJECTED_BY, "S")),
                 stream: UNREAD_STREAM,
                 indexes: Vec::new(),
                 time_to_live: None,

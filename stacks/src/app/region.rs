@@ -464,7 +464,8 @@ impl RegionStack<'_> {
             vec![table_arn(&idempotency)],
         );
         if let Some(view) = &view {
-            handler.grant(t, "ReadModel", &["dynamodb:GetItem"], vec![table_arn(view)]);
+            // A task's view is the newest of its rows, one per writing region: one Query.
+            handler.grant(t, "ReadModel", &["dynamodb:Query"], vec![table_arn(view)]);
         }
         handler.grant(
             t,

@@ -63,7 +63,7 @@ fn synthesized_data(config: &AppConfig) -> String {
 fn adding_two_regions_bootstraps_then_adds_one_replica_per_update_then_region_stacks_then_dns() {
     let plan = adding(&["eu-central-1", "sa-east-1"]);
     assert_eq!(plan.direction, Direction::Add);
-    let tables = ["orders-events", "orders-idempotency", "orders-view-task-view"];
+    let tables = ["orders-events", "orders-idempotency", "orders-views-task-view"];
     let mut expected = vec!["bootstrap eu-central-1".to_owned(), "bootstrap sa-east-1".to_owned()];
     for region in ["eu-central-1", "sa-east-1"] {
         expected.extend(tables.iter().map(|t| format!("+{t} {region}")));
@@ -100,7 +100,7 @@ fn removing_a_region_goes_dns_drain_delete_unprotect_then_one_replica_per_update
             "unprotect eu-west-1",
             "-orders-events eu-west-1",
             "-orders-idempotency eu-west-1",
-            "-orders-view-task-view eu-west-1"
+            "-orders-views-task-view eu-west-1"
         ]
     );
     let unprotect = plan.steps.iter().position(|s| matches!(s, Step::UnprotectReplicas { .. })).expect("step");
@@ -123,7 +123,7 @@ fn removing_a_region_goes_dns_drain_delete_unprotect_then_one_replica_per_update
 fn plans_print_in_order_with_the_dangerous_step_said() {
     let text = removing("ap-southeast-2").to_string();
     assert!(text.starts_with("plan: remove ap-southeast-2 (7 steps)\n   1. dns stack"), "{text}");
-    assert!(text.contains("7. data stack: remove the ap-southeast-2 replica of orders-view-task-view (dangerous"));
+    assert!(text.contains("7. data stack: remove the ap-southeast-2 replica of orders-views-task-view (dangerous"));
 }
 
 fn deployed(data: &Layout, region_stacks: &[&str]) -> Deployed {

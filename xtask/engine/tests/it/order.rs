@@ -28,7 +28,7 @@ async fn a_region_stack_is_not_deployed_while_the_home_data_stack_is_behind_the_
         deploy(&ahead, &plan(&ahead, &only_eu, &DeployOptions::default()), &zips, &never()).await.expect("ran");
     let region = report.stacks.iter().find(|r| r.stack == format!("{app}-region-eu-west-1")).expect("reported");
     let StackOutcome::Failed { reason } = &region.outcome else { panic!("{region:#?}") };
-    assert!(reason.contains(&format!("{app}-view-summary not in eu-west-1")), "{reason}");
+    assert!(reason.contains(&format!("{app}-views-summary not in eu-west-1")), "{reason}");
     assert!(reason.contains("deploy the home region first (`cargo xtask deploy --region us-east-1`)"), "{reason}");
     let name = ahead.stack(StackPart::Region, "eu-west-1").expect("stack").name.clone();
     let deployed = engine::stack::deployed(&ahead.aws.cloudformation("eu-west-1"), &name).await.expect("deployed");

@@ -96,7 +96,7 @@ async fn log_and_view(
     let loaded =
         log.load(&aggregate_key("Task", id)).await.map_err(|e| failed(region, "the event log")(e.to_string()))?;
     let view = match ViewProjectorEnvironment::from_lookup(variables(region, FunctionKind::ProjectorView)) {
-        Ok(environment) => ViewStore::new(dynamodb, environment.view_table)
+        Ok(environment) => ViewStore::new(dynamodb, environment.view_table, &region.region)
             .get(id, true)
             .await
             .map_err(|e| failed(region, "the read model")(e.to_string()))?

@@ -71,7 +71,7 @@ pub struct RegionSnapshot {
     pub stream: Vec<StreamedEvent>,
     /// Audit objects in this region's bucket.
     pub audit: Vec<AuditObject>,
-    /// Per task, its view in this region's replica of the read model.
+    /// Per task, its view in this region's replica of the read model (the newest of its rows).
     pub views: BTreeMap<String, StoredView>,
 }
 
@@ -203,14 +203,15 @@ async fn read_views(
     let Ok(environment) = ViewProjectorEnvironment::from_lookup(variables(region, FunctionKind::ProjectorView)) else {
         return Ok(BTreeMap::new());
     };
-    let mut views = BTreeMap::new();
+    let mut rows: BTreeMap<String, Vec<StoredView>> = BTreeMap::new();
     for item in scan(clients, region, &environment.view_table).await? {
         let Ok(stored) = StoredView::from_sdk(&item) else { continue };
         if tasks.contains(&stored.view.id) {
-            views.insert(stored.view.id.clone(), stored);
+            rows.entry(stored.view.id.clone()).or_default().push(stored);
         }
     }
-    Ok(views)
+    // What the api reads: the newest of a task's rows, one per region that projected it.
+    Ok(rows.into_iter().filter_map(|(task, rows)| Some((task, domain::view::newest(rows)?))).collect())
 }
 
 #[cfg(test)]
