@@ -112,19 +112,27 @@ pub async fn create_event_log(client: &aws_sdk_dynamodb::Client) -> (String, Str
     (name, arn)
 }
 
-/// A table with a single string hash key `hash` (idempotency: `Key`; read model:
-/// `AggregateTypeAndId`).
-pub async fn create_keyed_table(client: &aws_sdk_dynamodb::Client, prefix: &str, hash: &str) -> String {
+/// A table with the string hash key `hash` and, if given, the string range key `range`
+/// (idempotency: `Key`; read model: `AggregateTypeAndId` and `ProjectedBy`).
+pub async fn create_keyed_table(
+    client: &aws_sdk_dynamodb::Client,
+    prefix: &str,
+    hash: &str,
+    range: Option<&str>,
+) -> String {
     let name = unique(prefix);
-    client
+    let mut request = client
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(hash, ScalarAttributeType::S))
-        .key_schema(key(hash, KeyType::Hash))
-        .send()
-        .await
-        .expect("creating a table in the emulator");
+        .key_schema(key(hash, KeyType::Hash));
+    if let Some(range) = range {
+        request = request
+            .attribute_definitions(attribute(range, ScalarAttributeType::S))
+            .key_schema(key(range, KeyType::Range));
+    }
+    request.send().await.expect("creating a table in the emulator");
     name
 }
 
@@ -155,24 +163,12 @@ pub async fn create_streamed_table(client: &aws_sdk_dynamodb::Client, name: &str
 
 /// The idempotency table.
 pub async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> String {
-    create_keyed_table(client, "idempotency", idempotency::KEY).await
+    create_keyed_table(client, "idempotency", idempotency::KEY, None).await
 }
 
 /// A read-model table: a row per task and writing region, as the data stack declares it.
 pub async fn create_view_table(client: &aws_sdk_dynamodb::Client) -> String {
-    let name = unique("views");
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(AGGREGATE_KEY, ScalarAttributeType::S))
-        .attribute_definitions(attribute(PROJECTED_BY, ScalarAttributeType::S))
-        .key_schema(key(AGGREGATE_KEY, KeyType::Hash))
-        .key_schema(key(PROJECTED_BY, KeyType::Range))
-        .send()
-        .await
-        .expect("creating a read-model table in the emulator");
-    name
+    create_keyed_table(client, "views", AGGREGATE_KEY, Some(PROJECTED_BY)).await
 }
 
 /// An on-demand Kinesis stream, waited for until ACTIVE (bounded). Returns its name.
