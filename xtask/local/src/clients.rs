@@ -39,6 +39,15 @@ impl Clients {
         Clients { base: self.base.to_builder().endpoint_url(endpoint).build() }
     }
 
+    /// The same clients, each call attempt allowed `attempt` (reads of whole stores: moto walks
+    /// every item of a table for each Scan page, so a page of a large table can take far longer
+    /// than the runtime's own calls may).
+    pub fn with_attempt_timeout(&self, attempt: Duration) -> Clients {
+        let timeouts = self.base.timeout_config().cloned().unwrap_or_else(Self::timeouts);
+        let timeouts = timeouts.to_builder().operation_attempt_timeout(attempt).build();
+        Clients { base: self.base.to_builder().timeout_config(timeouts).build() }
+    }
+
     /// A call the emulator never answers fails after a while and is retried, instead of holding
     /// a poller or a replica forever (the functions' own clients use the same limits:
     /// `domain::runtime`).

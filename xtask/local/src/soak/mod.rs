@@ -72,7 +72,8 @@ pub struct SoakSettings {
     /// Nothing read, delivered or replicated for this long, and no record waiting in a mapping:
     /// the runtime is quiet.
     pub quiet: Duration,
-    /// Most time to wait for quiet after the last command.
+    /// Most time to wait for quiet after the last command; after a killed region's return, this
+    /// and as long again as the region was down ([`after_return_limit`]).
     pub settle_limit: Duration,
     /// Print the acknowledged count this often while driving (`None`: silent).
     pub progress_every: Option<Duration>,
@@ -238,7 +239,7 @@ pub async fn run(
         }
         let returning = tokio::time::Instant::now();
         runtime.outages().restore(lost);
-        settled &= settle(&runtime, settings.quiet, settings.settle_limit).await;
+        settled &= settle(&runtime, settings.quiet, after_return_limit(settings.settle_limit, down_for)).await;
         phases.after_return = returning.elapsed();
     }
 
@@ -412,6 +413,13 @@ fn print_progress(progress: Arc<Progress>, every: Duration) -> tokio::task::Join
     })
 }
 
+/// How long to wait for quiet after a killed region's return: `limit`, and as long again as the
+/// region was down: what it missed meanwhile (every other region's writes, to replicate into it)
+/// grows with the outage, and the 100,000-command benchmark keeps a region down for half an hour.
+fn after_return_limit(limit: Duration, down_for: Option<Duration>) -> Duration {
+    limit + down_for.unwrap_or_default()
+}
+
 /// Waits until no mapping reads or delivers and replication applies nothing for `quiet`, and no
 /// mapping of a live region holds a record it read (an invocation slower than `quiet`, or a batch
 /// waiting to be tried again, moves no counter while it lasts); whether that happened within
@@ -469,5 +477,12 @@ mod tests {
         assert!("eu-west-1@150%".parse::<KillAt>().unwrap_err().contains("0% to 100%"));
         assert!("eu-west-1@30s".parse::<KillAt>().unwrap_err().contains("percentage"));
         assert!("@5%".parse::<KillAt>().unwrap_err().contains("region is missing"));
+    }
+
+    #[test]
+    fn the_wait_after_a_return_grows_with_the_time_the_region_was_down() {
+        let limit = Duration::from_secs(305);
+        assert_eq!(after_return_limit(limit, None), limit);
+        assert_eq!(after_return_limit(limit, Some(Duration::from_secs(1900))), Duration::from_secs(2205));
     }
 }

@@ -12,10 +12,15 @@ use domain::item::{EventItem, split_aggregate_key};
 use domain::{DomainEvent, StoredView};
 use stacks::app::FunctionKind;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Most reads of one shard (a bound, far above what a soak writes).
 const MAX_READS_PER_SHARD: usize = 100_000;
+
+/// Time one call of a whole-store read may take. moto answers each Scan page after walking every
+/// item of the table: at the benchmark's 100,000 events, with the returned region's replication
+/// still applying, one page took more than the runtime's 10 s.
+const WHOLE_STORE_READ_ATTEMPT: Duration = Duration::from_secs(120);
 
 /// Reading a store failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,7 @@ pub async fn read_region(
     region: &RegionDeployment,
     tasks: &BTreeSet<String>,
 ) -> Result<RegionSnapshot, SnapshotError> {
+    let clients = &clients.with_attempt_timeout(WHOLE_STORE_READ_ATTEMPT);
     let (log, stream, audit, views) = tokio::join!(
         read_log(clients, region, tasks),
         read_stream(clients, region, tasks),
@@ -118,6 +124,7 @@ pub async fn read_log(
 ) -> Result<Log, SnapshotError> {
     let api = ApiEnvironment::from_lookup(variables(region, FunctionKind::Api))
         .map_err(failed(region, "the api's variables"))?;
+    let clients = &clients.with_attempt_timeout(WHOLE_STORE_READ_ATTEMPT);
     let mut log = Log::new();
     for item in scan(clients, region, &api.event_log_table).await? {
         // Items that are not events (none today) are not the soak's.
