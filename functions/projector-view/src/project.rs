@@ -181,11 +181,12 @@ fn apply_in_order(
     Outcome::Applied { applied, failed }
 }
 
-/// Folds the logged events after the view's version up to `up_to` into `state`; false when the
-/// log does not have them all yet (replication in flight).
+/// Folds the logged events (in sequence order) after the view's version up to `up_to` into
+/// `state`; false when the log does not have them all yet (replication in flight).
 fn fill(state: &mut State, logged: &[EventItem], key: &str, up_to: u64, stats: &mut Stats) -> bool {
     let from = state.folded.version + 1;
-    let missing: Vec<&EventItem> = logged.iter().filter(|item| (from..=up_to).contains(&item.sequence)).collect();
+    let missing = &logged[logged.partition_point(|item| item.sequence < from)..];
+    let missing = &missing[..missing.partition_point(|item| item.sequence <= up_to)];
     if missing.len() as u64 != up_to - from + 1 {
         tracing::warn!(
             aggregate = key,
@@ -196,8 +197,7 @@ fn fill(state: &mut State, logged: &[EventItem], key: &str, up_to: u64, stats: &
         );
         return false;
     }
-    let start = logged.partition_point(|item| item.sequence < from);
-    fold_in(state, &logged[start..start + missing.len()], key, stats)
+    fold_in(state, missing, key, stats)
 }
 
 /// Applies the log's `items` in order after the view's version, up to the first that does not
