@@ -208,3 +208,30 @@ async fn concurrent_writes_of_the_survivors_converge_while_a_region_is_down_and_
     let stats = replication.stats();
     assert!(stats.local_writes >= 80, "every write of the survivors was sent on: {stats:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_queued_for_a_returning_region_count_until_every_one_is_in_its_replica() {
+    let outages = Outages::new();
+    let (clients, table, _, replication) = global_table(Duration::from_millis(100), &outages).await;
+    let (alive, other, dead) = (REGIONS[0], REGIONS[1], REGIONS[2]);
+    outages.kill(dead);
+    let keys: Vec<String> = (0..60).map(|i| format!("q{i}")).collect();
+    for key in &keys {
+        put(&clients, alive, &table, item(key, 1, &[("Writer", alive)])).await;
+    }
+    for key in &keys {
+        eventually(WAIT, &format!("{key} reached the other survivor"), || async {
+            get(&clients, other, &table, key).await.is_some()
+        })
+        .await;
+    }
+    eventually(WAIT, "nothing queued for the regions replication reaches", || async { replication.queued() == 0 })
+        .await;
+
+    outages.restore(dead);
+    assert!(replication.queued() > 0, "what the survivors wrote meanwhile is queued for the returning region");
+    eventually(WAIT, "the returning region's queue drained", || async { replication.queued() == 0 }).await;
+    for key in &keys {
+        assert_eq!(get(&clients, dead, &table, key).await.as_deref(), Some(alive), "{key} is in the replica");
+    }
+}

@@ -25,7 +25,7 @@ use crate::clients::Clients;
 use crate::outage::Outages;
 use crate::streams::Stream;
 use crate::writes::Writes;
-use replica::Replica;
+use replica::{Mailbox, Replica};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -234,6 +234,8 @@ impl Shared {
 pub struct Replication {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    /// Every replica's mailbox.
+    mailboxes: Vec<Mailbox>,
 }
 
 impl std::fmt::Debug for Replication {
@@ -266,31 +268,43 @@ impl Replication {
             events: broadcast::channel(4_096).0,
             returns,
         });
-        let mut tasks = Vec::new();
+        let (mut tasks, mut mailboxes) = (Vec::new(), Vec::new());
         for table in tables {
             let mut replicas = Vec::new();
+            let mut table_mailboxes = Vec::new();
             for region in &table.regions {
                 let stream = replica_stream(clients, &table.name, region).await?;
                 let (sender, inbox) = mpsc::unbounded_channel();
+                let mailbox = Mailbox::new(region.clone(), sender);
                 let replica = Replica::new(
                     shared.clone(),
                     table.name.clone(),
-                    region.clone(),
                     clients.dynamodb(region),
                     stream,
+                    &mailbox,
                     inbox,
                     writes.subscribe(region),
                 );
-                replicas.push((replica, sender));
+                replicas.push(replica);
+                table_mailboxes.push(mailbox);
             }
-            let senders: Vec<(String, mpsc::UnboundedSender<_>)> =
-                replicas.iter().map(|(r, s)| (r.region.clone(), s.clone())).collect();
-            for (mut replica, _) in replicas {
-                replica.peers = senders.iter().filter(|(region, _)| *region != replica.region).cloned().collect();
+            for mut replica in replicas {
+                replica.peers = table_mailboxes.iter().filter(|m| m.region != replica.region).cloned().collect();
                 tasks.push(tokio::spawn(replica.run()));
             }
+            mailboxes.extend(table_mailboxes);
         }
-        Ok(Replication { shared, tasks })
+        Ok(Replication { shared, tasks, mailboxes })
+    }
+
+    /// Writes on their way to the replicas of regions replication reaches (not cut off by an
+    /// outage): sent and not yet applied or found superseded, whether still waiting out their lag,
+    /// being tried again, or queued behind others. Zero when replication has nothing left to do.
+    /// A count of applied writes that stops moving is not that: one slow call holds up every write
+    /// queued behind it.
+    pub fn queued(&self) -> u64 {
+        let outages = &self.shared.outages;
+        self.mailboxes.iter().filter(|m| !outages.is_cut_off(&m.region)).map(Mailbox::queued).sum()
     }
 
     /// The counters now.

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::AttributeValue as StreamValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
@@ -41,6 +42,35 @@ pub(super) struct Incoming {
     pub(super) failures: u32,
 }
 
+/// Where a replica receives the writes of the others, with the count of those it has not applied
+/// yet: sent, waiting out their lag, or being tried again. Writes held while their origin is down
+/// are not counted; they are counted again when it is back.
+#[derive(Debug, Clone)]
+pub(super) struct Mailbox {
+    pub(super) region: String,
+    sender: mpsc::UnboundedSender<Incoming>,
+    queued: Arc<AtomicU64>,
+}
+
+impl Mailbox {
+    pub(super) fn new(region: String, sender: mpsc::UnboundedSender<Incoming>) -> Mailbox {
+        Mailbox { region, sender, queued: Arc::default() }
+    }
+
+    /// Writes sent to this replica and not applied yet (nor found superseded).
+    pub(super) fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Counted before it is sent, so that the count is never short of what is on its way.
+    fn send(&self, incoming: Incoming) -> Result<(), ()> {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.sender.send(incoming).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        })
+    }
+}
+
 /// The version a replica holds for a key.
 #[derive(Debug, Clone)]
 struct Version {
@@ -55,7 +85,9 @@ pub(super) struct Replica {
     pub(super) dynamodb: aws_sdk_dynamodb::Client,
     pub(super) stream: Stream,
     pub(super) inbox: mpsc::UnboundedReceiver<Incoming>,
-    pub(super) peers: Vec<(String, mpsc::UnboundedSender<Incoming>)>,
+    pub(super) peers: Vec<Mailbox>,
+    /// This replica's own count of writes received and not applied yet ([`Mailbox::queued`]).
+    queued: Arc<AtomicU64>,
     /// Fires when the region's API wrote: read the stream now.
     wrote: Arc<tokio::sync::Notify>,
     cursors: BTreeMap<String, ShardCursor>,
@@ -87,20 +119,21 @@ impl Replica {
     pub(super) fn new(
         shared: Arc<Shared>,
         table: String,
-        region: String,
         dynamodb: aws_sdk_dynamodb::Client,
         stream: Stream,
+        mailbox: &Mailbox,
         inbox: mpsc::UnboundedReceiver<Incoming>,
         wrote: Arc<tokio::sync::Notify>,
     ) -> Replica {
         Replica {
             shared,
             table,
-            region,
+            region: mailbox.region.clone(),
             dynamodb,
             stream,
             inbox,
             peers: Vec::new(),
+            queued: mailbox.queued.clone(),
             wrote,
             cursors: BTreeMap::new(),
             started: BTreeSet::new(),
@@ -230,7 +263,9 @@ impl Replica {
         }
         let Some(outage) = outages.last_outage(&self.region) else { return };
         let now = tokio::time::Instant::now();
-        let pending = !self.inbox.is_empty() || self.waiting.front().is_some_and(|w| w.due <= now);
+        // A write tried again goes to the back of the line with a later due time, so due writes
+        // can wait behind one that is not due yet.
+        let pending = !self.inbox.is_empty() || self.waiting.iter().any(|w| w.due <= now);
         if self.reported_return != Some(outage.down) && !pending {
             self.reported_return = Some(outage.down);
             self.shared.caught_up(&self.region);
@@ -246,6 +281,7 @@ impl Replica {
         let (back, still): (Vec<Incoming>, Vec<Incoming>) =
             std::mem::take(&mut self.held).into_iter().partition(|w| !outages.is_cut_off(&w.origin));
         self.held = still;
+        self.queued.fetch_add(back.len() as u64, Ordering::Relaxed);
         self.waiting.extend(back);
     }
 
@@ -272,7 +308,7 @@ impl Replica {
         Replicated::add(&self.shared.stats.local_writes, 1);
         let seen = Instant::now();
         let due = tokio::time::Instant::now() + self.shared.settings.lag;
-        for (peer, sender) in &self.peers {
+        for peer in &self.peers {
             let incoming = Incoming {
                 origin: self.region.clone(),
                 key: key.clone(),
@@ -286,9 +322,9 @@ impl Replica {
             };
             // A peer that is down keeps its inbox and reads it when it is back; a closed inbox
             // means replication was stopped.
-            if sender.send(incoming).is_err() {
-                let kind = ReplicationEventKind::Error(format!("replication to {peer} has stopped"));
-                self.shared.emit(&self.table, &self.region, peer, kind);
+            if peer.send(incoming).is_err() {
+                let kind = ReplicationEventKind::Error(format!("replication to {} has stopped", peer.region));
+                self.shared.emit(&self.table, &self.region, &peer.region, kind);
             }
         }
     }
@@ -304,15 +340,21 @@ impl Replica {
                 Replicated::add(&self.shared.stats.held_by_outage, 1);
                 self.shared.emit(&self.table, &incoming.origin, &self.region, ReplicationEventKind::HeldByOutage);
                 self.held.push(incoming);
+                self.queued.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            if let Err(mut failed) = self.apply(incoming).await {
-                failed.failures += 1;
-                let wait = RETRY_BASE.saturating_mul(1 << failed.failures.min(5)).min(RETRY_CAP);
-                failed.due = tokio::time::Instant::now() + wait;
-                Replicated::add(&self.shared.stats.retried, 1);
-                // Later writes may pass it: last writer wins decides by stamp, not arrival.
-                self.waiting.push_back(failed);
+            match self.apply(incoming).await {
+                Ok(()) => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                }
+                Err(mut failed) => {
+                    failed.failures += 1;
+                    let wait = RETRY_BASE.saturating_mul(1 << failed.failures.min(5)).min(RETRY_CAP);
+                    failed.due = tokio::time::Instant::now() + wait;
+                    Replicated::add(&self.shared.stats.retried, 1);
+                    // Later writes may pass it: last writer wins decides by stamp, not arrival.
+                    self.waiting.push_back(failed);
+                }
             }
         }
     }

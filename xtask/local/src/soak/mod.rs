@@ -420,10 +420,11 @@ fn after_return_limit(limit: Duration, down_for: Option<Duration>) -> Duration {
     limit + down_for.unwrap_or_default()
 }
 
-/// Waits until no mapping reads or delivers and replication applies nothing for `quiet`, and no
+/// Waits until no mapping reads or delivers and replication applies nothing for `quiet`, no
 /// mapping of a live region holds a record it read (an invocation slower than `quiet`, or a batch
-/// waiting to be tried again, moves no counter while it lasts); whether that happened within
-/// `limit`.
+/// waiting to be tried again, moves no counter while it lasts), and replication has no write left
+/// to apply (an emulator call slower than `quiet` holds up every write queued behind it); whether
+/// that happened within `limit`.
 async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
     let start = tokio::time::Instant::now();
     let mut last = activity(runtime);
@@ -442,10 +443,12 @@ async fn settle(runtime: &Runtime, quiet: Duration, limit: Duration) -> bool {
 }
 
 /// Records the mappings of the live regions read and are not done with (a region that is down
-/// holds its mappings' records until it returns).
+/// holds its mappings' records until it returns), and writes replication has still to apply to
+/// the replicas it reaches (a returning region's replicas catching up included).
 fn waiting(runtime: &Runtime) -> u64 {
     let live = runtime.regions().iter().filter(|region| !runtime.outages().is_down(&region.region));
-    live.flat_map(|region| &region.mappings).map(|(handle, _)| handle.stats().waiting()).sum()
+    let mappings: u64 = live.flat_map(|region| &region.mappings).map(|(handle, _)| handle.stats().waiting()).sum();
+    mappings + runtime.replication().map_or(0, crate::replication::Replication::queued)
 }
 
 /// Counters that move while anything flows.
