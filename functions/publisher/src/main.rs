@@ -54,7 +54,18 @@ async fn main() -> Result<(), Error> {
                 tracing::warn!(%error, "could not advance the publisher watermark; a takeover would republish more");
             }
         }
-        tracing::info!(?stats, failures = response.batch_item_failures.len(), "batch done");
+        // The stream range the batch covered, so that a record missing from every batch shows.
+        let sequence = |record: Option<&aws_lambda_events::dynamodb::EventRecord>| {
+            record.and_then(|r| r.change.sequence_number.clone()).unwrap_or_default()
+        };
+        tracing::info!(
+            ?stats,
+            failures = response.batch_item_failures.len(),
+            records = event.payload.records.len(),
+            first_sequence = sequence(event.payload.records.first()),
+            last_sequence = sequence(event.payload.records.last()),
+            "batch done"
+        );
         emit_metrics(
             app,
             PUBLISHER,
