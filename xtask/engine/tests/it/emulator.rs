@@ -81,3 +81,73 @@ fn the_emulators_quick_answers_are_the_json_moto_itself_writes() {
     assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
     assert!(printed.contains("16 operations compared, all the same"), "{printed}");
 }
+
+/// moto's Kinesis shard numbers each record after the shard's highest; two PutRecords at once
+/// could take one number and keep only the second record, both answering success. Served one
+/// at a time, every record a PutRecords acknowledges is on the shard, once, in order of its
+/// sequence number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_concurrent_put_records_acknowledge_is_on_the_shard_once() {
+    const WRITERS: usize = 4;
+    const CALLS: usize = 5;
+    const PER_CALL: usize = 500;
+    let emulator = emulator();
+    let kinesis = aws(&emulator).await.kinesis("us-east-1");
+    let stream = test_support::aws::create_stream(&kinesis, 1).await;
+    let writers = (0..WRITERS).map(|writer| {
+        let (kinesis, stream) = (kinesis.clone(), stream.clone());
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for call in 0..CALLS {
+                let entries = (0..PER_CALL).map(|n| {
+                    let data = format!("{writer}-{call}-{n}");
+                    aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+                        .data(aws_sdk_kinesis::primitives::Blob::new(data.clone()))
+                        .partition_key(data)
+                        .build()
+                        .unwrap()
+                });
+                let put = kinesis.put_records().stream_name(&stream).set_records(Some(entries.collect())).send();
+                let put = put.await.unwrap();
+                assert_eq!(put.failed_record_count, Some(0));
+                acknowledged.extend(put.records.into_iter().filter_map(|r| r.sequence_number));
+            }
+            acknowledged
+        })
+    });
+    let mut acknowledged = Vec::new();
+    for writer in writers.collect::<Vec<_>>() {
+        acknowledged.extend(writer.await.unwrap());
+    }
+
+    let shard = kinesis.list_shards().stream_name(&stream).send().await.unwrap().shards.unwrap().remove(0);
+    let mut iterator = kinesis
+        .get_shard_iterator()
+        .stream_name(&stream)
+        .shard_id(shard.shard_id)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator;
+    let mut stored = Vec::new();
+    for _ in 0..WRITERS * CALLS * PER_CALL {
+        let Some(current) = iterator.take() else { break };
+        let page = kinesis.get_records().shard_iterator(current).limit(1_000).send().await.unwrap();
+        if page.records.is_empty() {
+            break;
+        }
+        stored.extend(page.records.into_iter().map(|r| String::from_utf8(r.data.into_inner()).unwrap()));
+        iterator = page.next_shard_iterator;
+    }
+    let distinct: std::collections::HashSet<&String> = stored.iter().collect();
+    assert_eq!(acknowledged.len(), WRITERS * CALLS * PER_CALL, "every entry acknowledged");
+    assert_eq!(distinct.len(), stored.len(), "no record twice");
+    assert_eq!(stored.len(), acknowledged.len(), "every acknowledged record is on the shard");
+    let numbers: Vec<u128> = acknowledged.iter().map(|s| s.parse().unwrap()).collect();
+    assert_eq!(
+        numbers.iter().collect::<std::collections::HashSet<_>>().len(),
+        numbers.len(),
+        "one sequence number each"
+    );
+}
