@@ -40,7 +40,7 @@ both go straight to the numbers they need (a shard's numbers run 1, 2, 3, ... wi
 
 Python's cyclic garbage collector walks every object the server holds each time the long-lived
 ones grow by a quarter, and all requests wait meanwhile: a walk of 1,000,000 stored items (1.5 GiB)
-takes about 1.7 s, and a 100,000-event soak, at 13 GiB, saw calls of up to 10 s late in the run. The
+takes about 1.5 s, and the walk grows with the heap (a 100,000-event soak ends at 13 GiB). The
 items, tables and streams moto keeps are long-lived by nature, so here whatever survives a full
 collection is frozen (gc.freeze: left out of later collections). Later full collections walk only
 what was stored since; cycles among frozen objects are never reclaimed, which costs what moto
