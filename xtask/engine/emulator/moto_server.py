@@ -31,10 +31,10 @@ stores it under that number, and says so itself: "this function is not safe for 
 a threaded server two PutRecords to one shard take the same number and the second record
 replaces the first, while both calls answer success: acknowledged records vanish from the
 stream (a test sent 15,000 records from three threads and 674 were missing). Kinesis stores
-every record a PutRecords answers with a sequence number ("PutRecords": each successfully
-processed record has SequenceNumber and ShardId,
-https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html), so here Kinesis
-requests are served one at a time too. Its shard also lists every sequence number to find the
+every record a PutRecords answers with a sequence number ("A record that is successfully added
+to a stream includes SequenceNumber and ShardId in the result":
+https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecordsResultEntry.html), so here
+Kinesis requests are served one at a time too. Its shard also lists every sequence number to find the
 highest on each record put, and walks the shard from its first record on each GetRecords; here
 both go straight to the numbers they need (a shard's numbers run 1, 2, 3, ... with no gap).
 
@@ -122,10 +122,8 @@ def kinesis_get_records(self, last_sequence_id, limit):
     """moto's Shard.get_records without walking the records before `last_sequence_id`: the
     same records, the same last sequence number and the same lag behind the latest record."""
     records = self.records
-    if not records:
-        return _get_records(self, last_sequence_id, limit)
     first, last = _first_sequence_number(self), _last_sequence_number(self)
-    if last - first + 1 != len(records):
+    if not records or last - first + 1 != len(records):
         return _get_records(self, last_sequence_id, limit)
     after = int(last_sequence_id)
     start = max(after + 1, first)
