@@ -84,8 +84,8 @@ fn the_emulators_quick_answers_are_the_json_moto_itself_writes() {
 
 /// moto's Kinesis shard numbers each record after the shard's highest; two PutRecords at once
 /// could take one number and keep only the second record, both answering success. Served one
-/// at a time, every record a PutRecords acknowledges is on the shard, once, in order of its
-/// sequence number.
+/// at a time, every record a PutRecords acknowledges is on the shard once, under a sequence
+/// number of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_record_concurrent_put_records_acknowledge_is_on_the_shard_once() {
     const WRITERS: usize = 4;
